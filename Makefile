@@ -1,0 +1,74 @@
+# Carnet: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HOST PORT
+
+.PHONY: run test install install-dev translations chromium lint typecheck unit e2e unit-postgres extract-messages clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+install-dev: $(VENV)/.installed-dev translations
+
+# Compiled catalogues are not committed; they are built from the .po files at install.
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy -d webapp/translations
+
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot .
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's Chromium for the browser tests..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+run: install
+	@mkdir -p instance
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load
+	@echo "Delivering e-mail in the background (flask outbox work)."
+	@$(BIN)/flask outbox work > instance/outbox.log 2>&1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/flask run --host "$(HOST)" --port "$(PORT)" --no-debugger --no-reload
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+unit: install-dev
+	env -u TEST_DATABASE_URL $(BIN)/pytest tests -q
+
+unit-postgres: install-dev
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "Running tests/ again on PostgreSQL ($$TEST_DATABASE_URL)"; \
+	  $(BIN)/pytest tests -q; \
+	else echo "TEST_DATABASE_URL not set: PostgreSQL pass skipped."; fi
+
+e2e: install-dev chromium
+	env -u TEST_DATABASE_URL $(BIN)/pytest e2e -q --output test-results --screenshot only-on-failure
+
+test: lint typecheck unit e2e unit-postgres
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-results

@@ -1,0 +1,147 @@
+"""Typed builders for test data, and sign-in through the real forms."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from webapp.extensions import db
+from webapp.models import Account, Agent, OutboxMessage, Patient, Professional
+from webapp.models.account import AccountState, Role, SecondFactor
+from webapp.services import clock, codes, passwords
+from webapp.services.demo import with_key
+
+PASSWORD = "Un-mot-de-passe-solide-42"
+_counter = itertools.count(1)
+
+
+def _account(role: Role, **overrides: object) -> Account:
+    n = next(_counter)
+    values: dict[str, object] = {
+        "identifier": f"{role.value}.{n}",
+        "role": role,
+        "state": AccountState.ACTIVE,
+        "email": f"{role.value}.{n}@example.test",
+        "password_hash": passwords.hash_password(PASSWORD),
+        "second_factor": SecondFactor.EMAIL if role == Role.PATIENT else SecondFactor.TOTP,
+        "language": "fr",
+        "created_at": clock.now(),
+    }
+    values.update(overrides)
+    account = Account(**values)
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def make_patient(**overrides: object) -> Account:
+    account = _account(Role.PATIENT, **overrides)
+    n = next(_counter)
+    db.session.add(
+        Patient(
+            account_id=account.id,
+            nir=with_key(f"{1 + n % 2}850375{n:06d}"[:13]),
+            last_name=f"Patient{n}",
+            first_names="Alice",
+            birth_date=date(1980, 1, 1),
+            sex="F",
+            audit_head_seq=0,
+        )
+    )
+    db.session.commit()
+    return account
+
+
+def make_professional(*, enrolled: bool = True, **overrides: object) -> Account:
+    account = _account(Role.PROFESSIONAL, **overrides)
+    n = next(_counter)
+    db.session.add(
+        Professional(
+            account_id=account.id,
+            rpps=f"{n:011d}",
+            first_names="Paul",
+            last_name=f"Docteur{n}",
+            profession="medecin",
+            specialty="medecine_generale",
+            structure="Cabinet Test",
+            city="Lyon",
+            samu_regulator=False,
+        )
+    )
+    if enrolled:
+        codes.new_totp_secret(account)
+        account.totp_confirmed_at = clock.now()
+    db.session.commit()
+    return account
+
+
+def make_agent(**overrides: object) -> Account:
+    account = _account(Role.AGENT, **overrides)
+    db.session.add(
+        Agent(
+            account_id=account.id,
+            first_names="Ana",
+            last_name="Guichet",
+            organisation="CPAM Test",
+            counter="Accueil 1",
+        )
+    )
+    codes.new_totp_secret(account)
+    account.totp_confirmed_at = clock.now()
+    db.session.commit()
+    return account
+
+
+def csrf_from(response: TestResponse) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def last_code(account: Account) -> str:
+    """The 6-digit code most recently queued for this account."""
+    db.session.expire_all()
+    message = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.account_id == account.id, OutboxMessage.kind == "signin_code")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert message is not None, "no sign-in code was queued"
+    found = re.search(r"\b(\d{6})\b", message.body)
+    assert found
+    return found.group(1)
+
+
+def submit_password(client: FlaskClient, identifier: str, password: str = PASSWORD) -> TestResponse:
+    page = client.get("/auth/login")
+    return client.post(
+        "/auth/login",
+        data={"identifier": identifier, "password": password, "csrf_token": csrf_from(page)},
+    )
+
+
+def second_factor_code(account: Account) -> str:
+    if account.uses_totp:
+        clock.advance(30)  # a fresh time step: the previous code may already be spent
+        db.session.refresh(account)
+        return codes.current_totp(account)
+    return last_code(account)
+
+
+def submit_code(client: FlaskClient, code: str) -> TestResponse:
+    page = client.get("/auth/verify")
+    return client.post("/auth/verify", data={"code": code, "csrf_token": csrf_from(page)})
+
+
+def login_as(client: FlaskClient, account: Account) -> TestResponse:
+    """Sign in through the real forms and second factor."""
+    response = submit_password(client, account.identifier)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    done = submit_code(client, second_factor_code(account))
+    assert done.status_code == 303
+    return done

@@ -1,0 +1,179 @@
+"""Carnet: a patient-controlled shared health record."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from webapp import errors, htmx
+from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from webapp.settings import PROJECT_ROOT, Settings
+
+LANGUAGES = ("fr", "en")
+HTMX_CONFIG = json.dumps(
+    {
+        "historyCacheSize": 0,
+        "allowEval": False,
+        "allowScriptTags": False,
+        "includeIndicatorStyles": False,
+        "selfRequestsOnly": True,
+        "refreshOnHistoryMiss": True,
+        "responseHandling": [
+            {"code": "204", "swap": False},
+            {"code": "[23]..", "swap": True},
+            {"code": "422", "swap": True},
+            {"code": "[45]..", "swap": False, "error": True},
+        ],
+    }
+)
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.extensions["carnet.settings"] = settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
+        SESSION_COOKIE_NAME="carnet_state",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_DEFAULT_TIMEZONE="Europe/Paris",
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "webapp" / "translations"),
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_ENABLED=settings.rate_limits_enabled,
+        RATELIMIT_HEADERS_ENABLED=False,
+        DEBUG=False,
+        TESTING=settings.environment == "testing",
+    )
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.session_protection = None
+    limiter.init_app(app)
+
+    from webapp import auth_hooks
+
+    auth_hooks.install(app)  # before CSRF: an anonymous visitor is sent to sign in first
+    csrf.init_app(app)
+    _register_blueprints(app, settings)
+    errors.install(app)
+    app.after_request(_security_headers)
+    app.after_request(htmx.add_vary)
+    app.context_processor(_template_globals)
+
+    from webapp import cli, filters
+
+    filters.install(app)
+    cli.install(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, full fsync, foreign keys, and BEGIN IMMEDIATE so that writers queue, not fail."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _register_blueprints(app: Flask, settings: Settings) -> None:
+    from webapp.blueprints.access import bp as access_bp
+    from webapp.blueprints.auth import bp as auth_bp
+    from webapp.blueprints.counter import bp as counter_bp
+    from webapp.blueprints.dev import bp as dev_bp
+    from webapp.blueprints.main import bp as main_bp
+    from webapp.blueprints.pro import bp as pro_bp
+    from webapp.blueprints.settings import bp as settings_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(settings_bp, url_prefix="/settings")
+    app.register_blueprint(access_bp, url_prefix="/access")
+    app.register_blueprint(pro_bp, url_prefix="/pro")
+    app.register_blueprint(counter_bp, url_prefix="/counter")
+    if settings.is_development or settings.environment == "testing":
+        app.register_blueprint(dev_bp, url_prefix="/dev")
+
+
+def _select_locale() -> str:
+    chosen = request.cookies.get("lang")
+    return chosen if chosen in LANGUAGES else "fr"
+
+
+def _security_headers(response: Response) -> Response:
+    settings: Settings = g.get("settings") or _settings()
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = (
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+    )
+    if settings.environment == "production":
+        response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if request.endpoint == "static":
+        response.headers["Cache-Control"] = "public, max-age=86400"
+    else:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _settings() -> Settings:
+    from webapp.services.crypto import settings
+
+    return settings()
+
+
+def _template_globals() -> dict[str, Any]:
+    from webapp.security import current_account_or_none
+
+    return {
+        "htmx_config": HTMX_CONFIG,
+        "current_account": current_account_or_none(),
+        "signed_in": bool(current_user.is_authenticated),
+        "current_language": str(get_locale() or "fr"),
+        "large_text": request.cookies.get("text") == "large",
+        "is_development": _settings().is_development,
+    }

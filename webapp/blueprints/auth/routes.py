@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+from flask import flash, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from webapp.blueprints.auth import bp, pending
+from webapp.blueprints.auth.forms import CodeForm, LoginForm, NewPasswordForm, ReauthForm
+from webapp.blueprints.auth.pending import Purpose
+from webapp.extensions import db, limiter
+from webapp.models import Account
+from webapp.models.account import Role
+from webapp.security import (
+    current_account,
+    current_account_or_none,
+    current_session,
+    public,
+    request_device,
+    safe_next,
+)
+from webapp.services import accounts, auth, codes, sessions
+from webapp.services.audit import Action, record_access
+from webapp.services.crypto import settings
+
+
+def _identifier_key() -> str:
+    return "login:" + auth.normalise_identifier(request.form.get("identifier", ""))
+
+
+def _pending_key() -> str:
+    found = pending.load()
+    return f"factor:{found[1].id}" if found else f"factor-ip:{request.remote_addr}"
+
+
+def _home_for(account: Account) -> str:
+    return {
+        Role.PROFESSIONAL: url_for("pro.home"),
+        Role.AGENT: url_for("counter.home"),
+    }.get(Role(account.role), url_for("main.home"))
+
+
+def _set_session_cookie(response: Response, token: str) -> Response:
+    response.set_cookie(
+        sessions.COOKIE,
+        token,
+        httponly=True,
+        secure=settings().secure_cookies,
+        samesite="Lax",
+        path="/",
+    )
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per minute;200 per hour", methods=["POST"])
+@limiter.limit("5 per minute;30 per hour", key_func=_identifier_key, methods=["POST"])
+def login() -> ResponseReturnValue:
+    if current_account_or_none() is not None:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    next_url = safe_next(request.args.get("next"))
+    if form.validate_on_submit():
+        account = auth.check_password(form.identifier.data or "", form.password.data or "")
+        if account is not None:
+            if auth.needs_totp_enrolment(account):
+                pending.begin(account, Purpose.ENROL, next_url)
+                db.session.commit()
+                return redirect(url_for("auth.enrol"), 303)
+            channel = auth.send_code(account)
+            pending.begin(account, Purpose.SIGN_IN, next_url, channel)
+            db.session.commit()
+            return redirect(url_for("auth.verify"), 303)
+        db.session.commit()  # keeps the record of the refused attempt
+        form.password.errors = [
+            _("Identifiant ou mot de passe incorrect. Vérifiez-les et réessayez.")
+        ]
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, next_url=next_url), status
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@public
+@limiter.limit("30 per minute", methods=["POST"])
+@limiter.limit("6 per minute;30 per hour", key_func=_pending_key, methods=["POST"])
+def verify() -> ResponseReturnValue:
+    found = pending.load()
+    if found is None or found[0].purpose == Purpose.ENROL:
+        flash(_("Votre demande de connexion a expiré. Recommencez, s'il vous plaît."), "info")
+        return redirect(url_for("auth.login"), 303)
+    state, account = found
+    form = CodeForm()
+    if form.validate_on_submit():
+        result = auth.check_second_factor(account, form.code.data or "")
+        if result != auth.FactorResult.REFUSED:
+            replacing = current_session() if state.purpose == Purpose.REAUTH else None
+            if replacing is not None and replacing.account_id != account.id:
+                replacing = None
+            token = auth.open_session(account, request_device(), replacing=replacing)
+            db.session.commit()
+            pending.end()
+            if result == auth.FactorResult.RECOVERY:
+                flash(_("Code de secours accepté. Il ne servira plus."), "info")
+            response = redirect(safe_next(state.next, _home_for(account)), 303)
+            return _set_session_cookie(response, token)
+        db.session.commit()
+        form.code.errors = [
+            _("Ce code n'est pas le bon, ou il a expiré. Vérifiez-le et réessayez.")
+        ]
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "auth/verify.html", form=form, state=state, account=account, masked=_masked(account)
+    ), status
+
+
+@bp.post("/verify/resend")
+@public
+@limiter.limit("3 per minute;10 per hour", key_func=_pending_key)
+def resend() -> ResponseReturnValue:
+    found = pending.load()
+    if found is None or found[0].purpose == Purpose.ENROL:
+        return redirect(url_for("auth.login"), 303)
+    state, account = found
+    if auth.send_code(account) is not None:
+        db.session.commit()
+        flash(_("Un nouveau code vient d'être envoyé. L'ancien ne marche plus."), "success")
+    return redirect(url_for("auth.verify"), 303)
+
+
+def _masked(account: Account) -> str:
+    channel = auth.code_channel(account)
+    if channel == "email" and account.email:
+        name, _sep, domain = account.email.partition("@")
+        return f"{name[:1]}****@{domain[:1]}****.{domain.rsplit('.', 1)[-1]}"
+    if channel == "sms" and account.mobile:
+        return f"•• •• •• {account.mobile[-4:-2]} {account.mobile[-2:]}"
+    return ""
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+@public
+@limiter.limit("6 per minute;30 per hour", key_func=_pending_key, methods=["POST"])
+def enrol() -> ResponseReturnValue:
+    found = pending.load()
+    if found is None or found[0].purpose != Purpose.ENROL:
+        return redirect(url_for("auth.login"), 303)
+    state, account = found
+    secret = codes.totp_secret(account) if account.totp_secret_sealed else None
+    if secret is None:
+        secret = codes.new_totp_secret(account)
+        db.session.commit()
+    form = CodeForm()
+    if form.validate_on_submit():
+        recovery = codes.confirm_enrolment(account, form.code.data or "")
+        if recovery is not None:
+            token = auth.open_session(account, request_device())
+            db.session.commit()
+            pending.end()
+            response = make_response(
+                render_template("auth/recovery_codes.html", codes=recovery, next_url=state.next)
+            )
+            return _set_session_cookie(response, token)
+        form.code.errors = [_("Ce code ne correspond pas. Saisissez le code affiché maintenant.")]
+    uri = codes.provisioning_uri(account, secret)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "auth/enrol.html", form=form, qr=codes.qr_svg(uri), secret=_grouped(secret)
+    ), status
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per minute", methods=["POST"])
+def activate(token: str) -> ResponseReturnValue:
+    activation = accounts.find_activation(token)
+    if activation is None:
+        return render_template("auth/activation_invalid.html"), 404
+    account = db.session.get(Account, activation.account_id)
+    assert account is not None
+    form = NewPasswordForm()
+    if form.validate_on_submit() and form.check_policy((account.identifier,)):
+        try:
+            accounts.activate(activation, form.password.data or "")
+        except accounts.AccountError:
+            db.session.rollback()
+            return render_template("auth/activation_invalid.html"), 404
+        pending.begin(account, Purpose.ENROL, "/")
+        db.session.commit()
+        flash(
+            _("Mot de passe enregistré. Reliez maintenant votre application d'authentification."),
+            "success",
+        )
+        return redirect(url_for("auth.enrol"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/activate.html", form=form, account=account), status
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@limiter.limit("5 per minute;30 per hour", methods=["POST"])
+def reauth() -> ResponseReturnValue:
+    account = current_account()
+    form = ReauthForm()
+    next_url = safe_next(request.args.get("next"), _home_for(account))
+    if form.validate_on_submit():
+        checked = auth.check_password(account.identifier, form.password.data or "")
+        if checked is not None and checked.id == account.id:
+            channel = auth.send_code(account)
+            pending.begin(account, Purpose.REAUTH, next_url, channel)
+            db.session.commit()
+            return redirect(url_for("auth.verify"), 303)
+        db.session.commit()
+        form.password.errors = [_("Ce mot de passe n'est pas le bon. Réessayez.")]
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/reauth.html", form=form, next_url=next_url), status
+
+
+@bp.post("/logout")
+@public
+def logout() -> ResponseReturnValue:
+    account = current_account_or_none()
+    if account is not None:
+        sessions.revoke(current_session())
+        if account.patient is not None:
+            record_access(account.patient, account, Action.SIGN_OUT)
+        db.session.commit()
+    pending.end()
+    flash(_("Vous êtes déconnecté. À bientôt."), "success")
+    response = redirect(url_for("auth.login"), 303)
+    response.delete_cookie(sessions.COOKIE, path="/")
+    return response

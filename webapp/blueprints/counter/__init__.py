@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("counter", __name__)
+
+from webapp.blueprints.counter import routes  # noqa: E402,F401

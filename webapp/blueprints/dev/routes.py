@@ -1,0 +1,32 @@
+"""Development only: the outbox, to read the messages Carnet would have sent."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from webapp.blueprints.dev import bp
+from webapp.extensions import db
+from webapp.models import OutboxMessage
+from webapp.security import public
+from webapp.services.crypto import settings
+
+PAGE = 25
+
+
+@bp.get("/outbox")
+@public
+def outbox() -> ResponseReturnValue:
+    if not settings().is_development:
+        abort(404)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    messages = db.session.scalars(
+        select(OutboxMessage)
+        .order_by(OutboxMessage.id.desc())
+        .offset((page - 1) * PAGE)
+        .limit(PAGE + 1)
+    ).all()
+    return render_template(
+        "dev/outbox.html", messages=messages[:PAGE], page=page, has_next=len(messages) > PAGE
+    )

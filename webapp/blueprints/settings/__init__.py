@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("settings", __name__)
+
+from webapp.blueprints.settings import routes  # noqa: E402,F401

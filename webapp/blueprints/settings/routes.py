@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.blueprints.auth.forms import CodeForm
+from webapp.blueprints.settings import bp
+from webapp.extensions import db
+from webapp.models import UserSession
+from webapp.models.account import Role, SecondFactor
+from webapp.security import current_account, current_session, require_recent_auth
+from webapp.services import access, codes, sessions
+from webapp.services.audit import Action, record_access
+
+
+@bp.before_request
+def _own_settings() -> None:
+    access.require(current_account(), access.Permission.SETTINGS_MANAGE)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    account = current_account()
+    return render_template(
+        "settings/index.html",
+        account=account,
+        active=sessions.active_for(account),
+        this_session=current_session(),
+        recovery_left=codes.remaining_recovery_codes(account),
+        describe_device=sessions.describe_device,
+        describe_place=sessions.describe_place,
+    )
+
+
+@bp.post("/sessions/<int:session_id>/end")
+def end_session(session_id: int) -> ResponseReturnValue:
+    account = current_account()
+    target = db.session.scalar(
+        select(UserSession).where(
+            UserSession.id == session_id, UserSession.account_id == account.id
+        )
+    )
+    if target is None or target.revoked_at is not None:
+        flash(_("Cette session était déjà fermée."), "info")
+        return redirect(url_for("settings.index"), 303)
+    sessions.revoke(target)
+    if account.patient is not None:
+        record_access(account.patient, account, Action.SESSION_ENDED, resource_id=target.id)
+    db.session.commit()
+    if target.id == current_session().id:
+        response = redirect(url_for("auth.login"), 303)
+        response.delete_cookie(sessions.COOKIE, path="/")
+        flash(_("Cette session est fermée. Vous êtes déconnecté."), "success")
+        return response
+    flash(_("La session a été fermée. Cet appareil devra se reconnecter."), "success")
+    return redirect(url_for("settings.index"), 303)
+
+
+@bp.post("/sessions/end-all")
+def end_all_sessions() -> ResponseReturnValue:
+    account = current_account()
+    sessions.revoke_all(account)
+    if account.patient is not None:
+        record_access(account.patient, account, Action.SIGN_OUT_EVERYWHERE)
+    db.session.commit()
+    flash(_("Vous êtes déconnecté de tous vos appareils, celui-ci compris."), "success")
+    response = redirect(url_for("auth.login"), 303)
+    response.delete_cookie(sessions.COOKIE, path="/")
+    return response
+
+
+@bp.route("/authenticator", methods=["GET", "POST"])
+@require_recent_auth
+def authenticator() -> ResponseReturnValue:
+    """A patient links an authenticator app instead of codes by e-mail or SMS."""
+    account = current_account()
+    if account.role != Role.PATIENT or account.uses_totp:
+        return redirect(url_for("settings.index"), 303)
+    form = CodeForm()
+    secret = codes.totp_secret(account)
+    if secret is None:
+        secret = codes.new_totp_secret(account)
+        db.session.commit()
+    if form.validate_on_submit():
+        recovery = codes.confirm_enrolment(account, form.code.data or "")
+        if recovery is not None:
+            assert account.patient is not None
+            record_access(account.patient, account, Action.AUTHENTICATOR_ENROLLED)
+            db.session.commit()
+            return render_template(
+                "auth/recovery_codes.html", codes=recovery, next_url=url_for("settings.index")
+            )
+        form.code.errors = [_("Ce code ne correspond pas. Saisissez le code affiché maintenant.")]
+    uri = codes.provisioning_uri(account, secret)
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    return render_template(
+        "settings/authenticator.html", form=form, qr=codes.qr_svg(uri), secret=grouped
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/authenticator/remove")
+@require_recent_auth
+def remove_authenticator() -> ResponseReturnValue:
+    account = current_account()
+    if account.role == Role.PATIENT and account.uses_totp:
+        account.totp_secret_sealed = None
+        account.totp_confirmed_at = None
+        account.second_factor = SecondFactor.EMAIL
+        db.session.commit()
+        flash(_("Vos codes de connexion vous seront de nouveau envoyés par e-mail."), "success")
+    return redirect(url_for("settings.index"), 303)
+
+
+@bp.post("/recovery-codes")
+@require_recent_auth
+def new_recovery_codes() -> ResponseReturnValue:
+    account = current_account()
+    if not account.uses_totp:
+        return redirect(url_for("settings.index"), 303)
+    recovery = codes.issue_recovery_codes(account)
+    db.session.commit()
+    return render_template(
+        "auth/recovery_codes.html", codes=recovery, next_url=url_for("settings.index")
+    )

@@ -1,0 +1,205 @@
+"""The `flask` commands of Carnet."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Account, Professional
+from webapp.services import accounts, audit, codes, demo, notify
+from webapp.services.crypto import settings
+
+
+def install(app: Flask) -> None:
+    app.cli.add_command(demo_group)
+    app.cli.add_command(outbox_group)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(accounts_group)
+
+
+@click.group("demo")
+def demo_group() -> None:
+    """Demo data for development."""
+
+
+@demo_group.command("load")
+def demo_load() -> None:
+    """Create the demo accounts (idempotent) and say how to sign in."""
+    if settings().environment == "production":
+        raise click.ClickException("Demo data is never loaded in production.")
+    created = demo.load()
+    db.session.commit()
+    click.echo(f"Demo data ready ({len(created)} account(s) created now).")
+    url = settings().public_url
+    click.echo(
+        f"""
+Carnet is served on {url}
+Every demo account's password is: {demo.PASSWORD}
+
+  patient.demo   patient: after the password, a 6-digit code is e-mailed;
+                 read it at {url}/dev/outbox
+  medecin.demo   her médecin traitant (general practice)
+  cardio.demo    cardiologist
+  pharma.demo    pharmacist
+  dentiste.demo  dentist
+  samu.demo      SAMU regulating physician
+  agent.demo     counter agent
+
+Professionals and the agent confirm with an authenticator code:
+  .venv/bin/flask demo totp IDENTIFIER    prints the current one
+"""
+    )
+
+
+@demo_group.command("totp")
+@click.argument("identifier")
+def demo_totp(identifier: str) -> None:
+    """Print the current authenticator code of a demo account."""
+    account = db.session.scalar(select(Account).where(Account.identifier == identifier.lower()))
+    if account is None or not account.uses_totp:
+        raise click.ClickException(f"{identifier} has no authenticator app.")
+    click.echo(codes.current_totp(account))
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Deliver queued e-mails and SMS."""
+
+
+@outbox_group.command("work")
+@click.option("--once", is_flag=True, help="Deliver what is due, then stop.")
+@click.option("--interval", default=3.0, show_default=True, help="Seconds between rounds.")
+def outbox_work(once: bool, interval: float) -> None:
+    """Deliver due messages with retries and backoff; safe to run in several processes."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    while True:
+        try:
+            count = notify.deliver_due(worker)
+        except Exception as exc:  # noqa: BLE001 - a worker must survive a database hiccup
+            db.session.rollback()
+            click.echo(f"outbox: round failed ({type(exc).__name__}); retrying", err=True)
+            count = 0
+        finally:
+            db.session.remove()
+        if count:
+            click.echo(f"outbox: {count} message(s) delivered")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The access history."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check every patient's HMAC chain; report the first broken row of each."""
+    checked, breaks = audit.verify_all()
+    for found in breaks:
+        click.echo(f"patient {found.patient_id}: row {found.seq}: {found.problem}")
+    if breaks:
+        click.echo(f"{len(breaks)} of {checked} chain(s) broken.")
+        sys.exit(1)
+    click.echo(f"{checked} chain(s) verified, none broken.")
+
+
+@click.group("accounts")
+def accounts_group() -> None:
+    """Accounts for professionals and counter agents."""
+
+
+@accounts_group.command("create-professional")
+@click.option("--identifier", required=True)
+@click.option("--rpps", required=True, help="11 digits.")
+@click.option("--first-names", required=True)
+@click.option("--last-name", required=True)
+@click.option("--profession", required=True)
+@click.option("--specialty", default=None)
+@click.option("--structure", default=None)
+@click.option("--city", default=None)
+@click.option("--email", default=None)
+@click.option("--samu-regulator", is_flag=True)
+def create_professional(
+    identifier: str,
+    rpps: str,
+    first_names: str,
+    last_name: str,
+    profession: str,
+    specialty: str | None,
+    structure: str | None,
+    city: str | None,
+    email: str | None,
+    samu_regulator: bool,
+) -> None:
+    """Create a professional's account and print a one-time activation link (72 h)."""
+    if len(rpps) != 11 or not rpps.isdigit():
+        raise click.ClickException("The RPPS number is 11 digits.")
+    professional = db.session.scalar(select(Professional).where(Professional.rpps == rpps))
+    if professional is None:
+        professional = Professional(
+            rpps=rpps,
+            first_names=first_names,
+            last_name=last_name,
+            profession=profession,
+            specialty=specialty,
+            structure=structure,
+            city=city,
+            email=email,
+            samu_regulator=samu_regulator,
+        )
+        db.session.add(professional)
+        db.session.flush()
+    try:
+        account = accounts.create_professional(identifier, professional)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    _print_activation(account)
+
+
+@accounts_group.command("create-agent")
+@click.option("--identifier", required=True)
+@click.option("--first-names", required=True)
+@click.option("--last-name", required=True)
+@click.option("--organisation", required=True)
+@click.option("--counter", required=True)
+@click.option("--email", default=None)
+def create_agent(
+    identifier: str,
+    first_names: str,
+    last_name: str,
+    organisation: str,
+    counter: str,
+    email: str | None,
+) -> None:
+    """Create a counter agent's account and print a one-time activation link (72 h)."""
+    try:
+        account = accounts.create_agent(
+            identifier,
+            first_names=first_names,
+            last_name=last_name,
+            organisation=organisation,
+            counter=counter,
+            email=email,
+        )
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    _print_activation(account)
+
+
+def _print_activation(account: Account) -> None:
+    token = accounts.issue_activation(account)
+    db.session.commit()
+    click.echo(f"Account {account.identifier} created.")
+    click.echo("Give this one-time link to its owner (valid 72 hours):")
+    click.echo(accounts.activation_url(token))

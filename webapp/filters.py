@@ -1,0 +1,37 @@
+"""Template filters: dates in Europe/Paris, in the visitor's language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+from flask_babel import format_date, format_datetime
+
+from webapp import labels
+
+
+def install(app: Flask) -> None:
+    app.add_template_filter(_when, "when")
+    app.add_template_filter(_day, "day")
+    app.add_template_global(labels.action_label, "action_label")
+    app.add_template_global(labels.actor_label, "actor_label")
+    app.add_template_global(labels.profession_label, "profession_label")
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, "d MMMM y 'à' HH:mm" if _is_french() else "d MMMM y, HH:mm")
+
+
+def _day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_date(value, "long")
+
+
+def _is_french() -> bool:
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale is None or locale.language == "fr"

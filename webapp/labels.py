@@ -1,0 +1,51 @@
+"""Words shown for codes stored in the database, in the visitor's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from webapp.services.audit import Action, ActorKind
+
+ACTION_LABELS = {
+    Action.SIGN_IN: _l("Connexion"),
+    Action.SIGN_IN_REFUSED: _l("Connexion refusée (mauvais mot de passe)"),
+    Action.SECOND_FACTOR_REFUSED: _l("Code de connexion refusé"),
+    Action.RECOVERY_CODE_USED: _l("Code de secours utilisé"),
+    Action.SIGN_OUT: _l("Déconnexion"),
+    Action.SESSION_ENDED: _l("Session fermée à distance"),
+    Action.SIGN_OUT_EVERYWHERE: _l("Déconnexion de tous les appareils"),
+    Action.REAUTHENTICATED: _l("Identité confirmée pour une action sensible"),
+    Action.AUTHENTICATOR_ENROLLED: _l("Application d'authentification reliée"),
+    Action.HISTORY_EXPORTED: _l("Historique téléchargé"),
+}
+ACTOR_LABELS = {
+    ActorKind.PATIENT: _l("Vous"),
+    ActorKind.PROFESSIONAL: _l("Un professionnel de santé"),
+    ActorKind.AGENT: _l("Un agent d'accueil"),
+    ActorKind.SYSTEM: _l("Carnet (automatique)"),
+    ActorKind.UNKNOWN: _l("Personne non identifiée"),
+}
+PROFESSION_LABELS = {
+    "medecin": _l("Médecin"),
+    "pharmacien": _l("Pharmacien"),
+    "chirurgien_dentiste": _l("Chirurgien-dentiste"),
+    "infirmier": _l("Infirmier"),
+    "sage_femme": _l("Sage-femme"),
+    "masseur_kinesitherapeute": _l("Masseur-kinésithérapeute"),
+    "pedicure_podologue": _l("Pédicure-podologue"),
+}
+
+
+def action_label(code: str) -> str:
+    label = ACTION_LABELS.get(code)  # type: ignore[call-overload]
+    return str(label) if label is not None else code
+
+
+def actor_label(code: str) -> str:
+    label = ACTOR_LABELS.get(code)  # type: ignore[call-overload]
+    return str(label) if label is not None else code
+
+
+def profession_label(code: str) -> str:
+    label = PROFESSION_LABELS.get(code)
+    return str(label) if label is not None else code.replace("_", " ")

@@ -1,0 +1,184 @@
+"""The access history: one `record_access` for every feature, and the chain verifier."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select, update
+
+from webapp.extensions import db
+from webapp.models import AccessEvent, Account, Patient
+from webapp.services import clock, crypto
+
+GENESIS = "0" * 64
+
+
+class Action(StrEnum):
+    SIGN_IN = "sign_in"
+    SIGN_IN_REFUSED = "sign_in_refused"
+    SECOND_FACTOR_REFUSED = "second_factor_refused"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    SIGN_OUT = "sign_out"
+    SESSION_ENDED = "session_ended"
+    SIGN_OUT_EVERYWHERE = "sign_out_everywhere"
+    REAUTHENTICATED = "reauthenticated"
+    AUTHENTICATOR_ENROLLED = "authenticator_enrolled"
+    HISTORY_EXPORTED = "history_exported"
+
+
+class ActorKind(StrEnum):
+    PATIENT = "patient"
+    PROFESSIONAL = "professional"
+    AGENT = "agent"
+    SYSTEM = "system"
+    UNKNOWN = "unknown"
+
+
+def _actor_fields(actor: Account | None) -> tuple[str, str, str, str]:
+    """Kind, name, profession and structure as they stand at the time of the event."""
+    if actor is None:
+        return ActorKind.UNKNOWN, "", "", ""
+    if actor.professional is not None:
+        pro = actor.professional
+        return ActorKind.PROFESSIONAL, pro.display_name, pro.profession, pro.structure or ""
+    if actor.agent is not None:
+        agent = actor.agent
+        return (
+            ActorKind.AGENT,
+            actor.display_name,
+            "agent",
+            f"{agent.organisation}, {agent.counter}",
+        )
+    return ActorKind.PATIENT, actor.display_name, "", ""
+
+
+def _payload(event: AccessEvent) -> bytes:
+    fields = [
+        event.patient_id,
+        event.seq,
+        event.occurred_at.isoformat(timespec="microseconds"),
+        event.actor_account_id,
+        event.actor_kind,
+        event.actor_label,
+        event.actor_profession,
+        event.actor_structure,
+        event.action,
+        event.resource_type,
+        event.resource_id,
+        event.mode,
+        event.allowed,
+        event.reason,
+        event.detail,
+        event.prev_hmac,
+    ]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _sign(event: AccessEvent) -> str:
+    key = crypto.settings().audit_key
+    return hmac.new(key, _payload(event), hashlib.sha256).hexdigest()
+
+
+def record_access(
+    patient: Patient,
+    actor: Account | None,
+    action: str,
+    *,
+    allowed: bool = True,
+    reason: str = "",
+    mode: str = "normal",
+    resource_type: str = "",
+    resource_id: str | int = "",
+    detail: str = "",
+    actor_kind: str | None = None,
+) -> AccessEvent:
+    """Append one event to the patient's chain, inside the caller's transaction.
+
+    The patient's row is locked while the chain grows, so appends for one patient are
+    serialised and appends for different patients never wait for each other.
+    """
+    head_seq, head_hmac = db.session.execute(
+        select(Patient.audit_head_seq, Patient.audit_head_hmac)
+        .where(Patient.id == patient.id)
+        .with_for_update()
+    ).one()
+    kind, label, profession, structure = _actor_fields(actor)
+    event = AccessEvent(
+        patient_id=patient.id,
+        seq=head_seq + 1,
+        occurred_at=clock.now(),
+        actor_account_id=actor.id if actor else None,
+        actor_kind=actor_kind or kind,
+        actor_label=label[:200],
+        actor_profession=profession[:60],
+        actor_structure=structure[:200],
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
+        mode=mode,
+        allowed=allowed,
+        reason=reason[:200],
+        detail=detail[:300],
+        prev_hmac=head_hmac or GENESIS,
+    )
+    event.hmac = _sign(event)
+    db.session.add(event)
+    db.session.execute(
+        update(Patient)
+        .where(Patient.id == patient.id)
+        .values(audit_head_seq=event.seq, audit_head_hmac=event.hmac)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    patient_id: int
+    seq: int
+    problem: str
+
+
+def _verify_patient(patient_id: int, head_seq: int, head_hmac: str | None) -> ChainBreak | None:
+    expected_seq = 1
+    previous = GENESIS
+    rows: Iterator[AccessEvent] = iter(
+        db.session.scalars(
+            select(AccessEvent)
+            .where(AccessEvent.patient_id == patient_id)
+            .order_by(AccessEvent.seq)
+            .execution_options(yield_per=500)
+        )
+    )
+    for event in rows:
+        if event.seq != expected_seq:
+            return ChainBreak(patient_id, expected_seq, "missing or reordered row")
+        if event.prev_hmac != previous:
+            return ChainBreak(patient_id, event.seq, "link to the previous row broken")
+        if not crypto.same(_sign(event), event.hmac):
+            return ChainBreak(patient_id, event.seq, "row altered")
+        previous = event.hmac
+        expected_seq += 1
+    if expected_seq - 1 != head_seq or (head_seq and previous != head_hmac):
+        return ChainBreak(patient_id, expected_seq, "rows missing at the end of the chain")
+    return None
+
+
+def verify_all() -> tuple[int, list[ChainBreak]]:
+    """Check every patient's chain; report the first broken row of each."""
+    breaks: list[ChainBreak] = []
+    heads = db.session.execute(
+        select(Patient.id, Patient.audit_head_seq, Patient.audit_head_hmac).order_by(Patient.id)
+    ).all()
+    for patient_id, head_seq, head_hmac in heads:
+        found = _verify_patient(patient_id, head_seq, head_hmac)
+        if found is not None:
+            breaks.append(found)
+        db.session.expunge_all()
+    return len(heads), breaks

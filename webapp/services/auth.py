@@ -1,0 +1,127 @@
+"""Signing in: a password opens a pending state; only a second factor opens a session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import Account
+from webapp.models.account import AccountState, Role, SecondFactor
+from webapp.services import clock, codes, notify, passwords, sessions
+from webapp.services.audit import Action, record_access
+
+SIGNIN_PURPOSE = "sign_in"
+
+
+def normalise_identifier(identifier: str) -> str:
+    return identifier.strip().lower()[:64]
+
+
+def find_account(identifier: str) -> Account | None:
+    return db.session.scalar(
+        select(Account).where(func.lower(Account.identifier) == normalise_identifier(identifier))
+    )
+
+
+def check_password(identifier: str, password: str) -> Account | None:
+    """The account when the password is right; None otherwise, in the same time either way."""
+    account = find_account(identifier)
+    usable = account is not None and account.state == AccountState.ACTIVE
+    stored = account.password_hash if (account is not None and usable) else None
+    if not passwords.verify(stored, password):
+        if account is not None and account.patient is not None and usable:
+            record_access(
+                account.patient,
+                None,
+                Action.SIGN_IN_REFUSED,
+                allowed=False,
+                reason="wrong_password",
+            )
+        return None
+    assert account is not None and account.password_hash is not None
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
+    return account
+
+
+def needs_totp_enrolment(account: Account) -> bool:
+    return account.role != Role.PATIENT and not account.uses_totp
+
+
+def code_channel(account: Account) -> str | None:
+    """Where a patient's sign-in code goes; None for accounts that use an app."""
+    if account.uses_totp:
+        return None
+    if account.second_factor == SecondFactor.SMS and account.mobile:
+        return "sms"
+    return "email" if account.email else ("sms" if account.mobile else None)
+
+
+def send_code(account: Account) -> str | None:
+    channel = code_channel(account)
+    if channel is None:
+        return None
+    code = codes.issue_code(account, SIGNIN_PURPOSE, channel)
+    notify.enqueue(account, "signin_code", channel=channel, sensitive=True, code=code)
+    return channel
+
+
+class FactorResult(StrEnum):
+    ACCEPTED = "accepted"
+    RECOVERY = "recovery"
+    REFUSED = "refused"
+
+
+def check_second_factor(account: Account, code: str) -> FactorResult:
+    if codes.looks_like_recovery_code(code):
+        if codes.burn_recovery_code(account, code):
+            notify.enqueue(account, "recovery_code_used", when=clock.now())
+            if account.patient is not None:
+                record_access(account.patient, account, Action.RECOVERY_CODE_USED)
+            return FactorResult.RECOVERY
+    elif account.uses_totp:
+        if codes.verify_totp(account, code):
+            return FactorResult.ACCEPTED
+    elif codes.consume_code(account, SIGNIN_PURPOSE, code):
+        return FactorResult.ACCEPTED
+    if account.patient is not None:
+        record_access(
+            account.patient,
+            None,
+            Action.SECOND_FACTOR_REFUSED,
+            allowed=False,
+            reason="wrong_code",
+        )
+    return FactorResult.REFUSED
+
+
+@dataclass(frozen=True)
+class Device:
+    user_agent: str
+    ip_address: str
+
+
+def open_session(
+    account: Account, device: Device, *, replacing: sessions.UserSession | None = None
+) -> str:
+    """Start the session after the second factor; patients are told of every sign-in."""
+    _session, token = sessions.start(
+        account, user_agent=device.user_agent, ip_address=device.ip_address, replacing=replacing
+    )
+    if account.patient is not None:
+        action = Action.REAUTHENTICATED if replacing is not None else Action.SIGN_IN
+        record_access(
+            account.patient, account, action, detail=sessions.describe_device(device.user_agent)
+        )
+        if replacing is None:
+            notify.enqueue(
+                account,
+                "signin_notice",
+                when=clock.now(),
+                device=sessions.describe_device(device.user_agent),
+                place=sessions.describe_place(device.ip_address),
+            )
+    return token

@@ -1,0 +1,216 @@
+"""Second factors: e-mailed or texted codes, TOTP without replay, and recovery codes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import pyotp
+import segno
+from markupsafe import Markup
+from sqlalchemy import or_, select, update
+
+from webapp.extensions import db
+from webapp.models import Account, OneTimeCode, RecoveryCode
+from webapp.services import clock, crypto, passwords
+
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_MAX_TRIES = 5
+TOTP_STEP = 30
+TOTP_ISSUER = "Carnet"
+RECOVERY_COUNT = 10
+RECOVERY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+
+
+def normalise(code: str) -> str:
+    """Codes are read aloud and typed on phones: ignore spaces, dashes and case."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+# --- codes sent by e-mail or SMS -------------------------------------------------------------
+
+
+def issue_code(account: Account, purpose: str, channel: str) -> str:
+    """Create a 6-digit code; earlier unused codes for the same purpose stop working."""
+    now = clock.now()
+    db.session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.account_id == account.id,
+            OneTimeCode.purpose == purpose,
+            OneTimeCode.consumed_at.is_(None),
+        )
+        .values(consumed_at=now)
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    db.session.add(
+        OneTimeCode(
+            account_id=account.id,
+            purpose=purpose,
+            channel=channel,
+            code_hmac=crypto.keyed_digest("one-time-code", f"{account.id}:{code}"),
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+            attempts=0,
+        )
+    )
+    db.session.flush()
+    return code
+
+
+def consume_code(account: Account, purpose: str, code: str) -> bool:
+    """Accept a sent code once; a wrong one costs a try, and the fifth kills the code."""
+    now = clock.now()
+    digest = crypto.keyed_digest("one-time-code", f"{account.id}:{normalise(code)}")
+    live = (
+        OneTimeCode.account_id == account.id,
+        OneTimeCode.purpose == purpose,
+        OneTimeCode.consumed_at.is_(None),
+        OneTimeCode.expires_at > now,
+        OneTimeCode.attempts < CODE_MAX_TRIES,
+    )
+    won = db.session.execute(
+        update(OneTimeCode).where(*live, OneTimeCode.code_hmac == digest).values(consumed_at=now)
+    )
+    if won.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    db.session.execute(update(OneTimeCode).where(*live).values(attempts=OneTimeCode.attempts + 1))
+    return False
+
+
+# --- TOTP -----------------------------------------------------------------------------------
+
+
+def new_totp_secret(account: Account) -> str:
+    secret = pyotp.random_base32()
+    account.totp_secret_sealed = crypto.seal("totp", secret.encode())
+    account.totp_confirmed_at = None
+    account.totp_last_step = None
+    return secret
+
+
+def totp_secret(account: Account) -> str | None:
+    if account.totp_secret_sealed is None:
+        return None
+    return crypto.unseal("totp", account.totp_secret_sealed).decode()
+
+
+def provisioning_uri(account: Account, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=account.identifier, issuer_name=TOTP_ISSUER)
+
+
+def qr_svg(uri: str) -> Markup:
+    """The enrolment QR code as inline SVG (no image request, nothing to cache)."""
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", border=2)
+    return Markup(svg)  # produced by segno from our own URI, never from user input
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    totp = pyotp.TOTP(secret)
+    current = int(clock.now().timestamp()) // TOTP_STEP
+    for step in (current - 1, current, current + 1):
+        if crypto.same(totp.at(step * TOTP_STEP), code):
+            return step
+    return None
+
+
+def verify_totp(account: Account, code: str) -> bool:
+    """Accept a TOTP code for a time step strictly later than the last one accepted.
+
+    One conditional UPDATE decides: two requests with the same code cannot both win.
+    """
+    secret = totp_secret(account)
+    code = normalise(code)
+    if secret is None or len(code) != 6 or not code.isdigit():
+        return False
+    step = _matching_step(secret, code)
+    if step is None:
+        return False
+    result = db.session.execute(
+        update(Account)
+        .where(
+            Account.id == account.id,
+            or_(Account.totp_last_step.is_(None), Account.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def current_totp(account: Account) -> str:
+    secret = totp_secret(account)
+    if secret is None:
+        raise ValueError("this account has no authenticator app")
+    return pyotp.TOTP(secret).at(clock.now())
+
+
+# --- recovery codes -------------------------------------------------------------------------
+
+
+def _format_recovery(raw: str) -> str:
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def issue_recovery_codes(account: Account) -> list[str]:
+    """Replace the account's recovery codes with 10 new ones, returned once for display."""
+    db.session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=clock.now())
+    )
+    shown = []
+    for _ in range(RECOVERY_COUNT):
+        raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+        shown.append(_format_recovery(raw))
+        db.session.add(
+            RecoveryCode(
+                account_id=account.id,
+                code_hash=passwords.hash_password(raw),
+                created_at=clock.now(),
+            )
+        )
+    db.session.flush()
+    return shown
+
+
+def looks_like_recovery_code(code: str) -> bool:
+    return len(normalise(code)) == 10
+
+
+def burn_recovery_code(account: Account, code: str) -> bool:
+    raw = normalise(code).replace("O", "0").replace("I", "1").replace("L", "1")
+    unused = db.session.scalars(
+        select(RecoveryCode).where(
+            RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None)
+        )
+    ).all()
+    for candidate in unused:
+        if passwords.verify(candidate.code_hash, raw):
+            burned = db.session.execute(
+                update(RecoveryCode)
+                .where(RecoveryCode.id == candidate.id, RecoveryCode.used_at.is_(None))
+                .values(used_at=clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            return burned.rowcount == 1  # type: ignore[attr-defined]
+    return False
+
+
+def remaining_recovery_codes(account: Account) -> int:
+    return len(
+        db.session.scalars(
+            select(RecoveryCode.id).where(
+                RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None)
+            )
+        ).all()
+    )
+
+
+def confirm_enrolment(account: Account, code: str) -> list[str] | None:
+    """Finish linking an authenticator app: a valid code confirms it and brings recovery codes."""
+    if not verify_totp(account, code):
+        return None
+    account.totp_confirmed_at = clock.now()
+    account.second_factor = "totp"
+    return issue_recovery_codes(account)

@@ -1,0 +1,170 @@
+"""Demo accounts of SPEC §11 (development only), loaded idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from stdnum.fr import nir as nir_check
+
+from webapp.extensions import db
+from webapp.models import Account, Agent, Patient, Professional
+from webapp.models.account import AccountState, Role, SecondFactor
+from webapp.services import clock, codes, passwords
+
+PASSWORD = "Carnet-Demo-2026"
+
+
+def with_key(nir13: str) -> str:
+    """A valid-format test NIR: 13 digits and their key."""
+    key = 97 - int(nir13) % 97
+    full = f"{nir13}{key:02d}"
+    nir_check.validate(full)
+    return full
+
+
+@dataclass(frozen=True)
+class DemoProfessional:
+    identifier: str
+    rpps: str
+    first_names: str
+    last_name: str
+    profession: str
+    specialty: str | None
+    structure: str
+    city: str
+    samu_regulator: bool = False
+
+
+PROFESSIONALS = (
+    DemoProfessional(
+        "medecin.demo",
+        "10000000001",
+        "Claire",
+        "Martin",
+        "medecin",
+        "medecine_generale",
+        "Cabinet médical des Tilleuls",
+        "Lyon",
+    ),
+    DemoProfessional(
+        "cardio.demo",
+        "10000000002",
+        "Karim",
+        "Benali",
+        "medecin",
+        "cardiologie",
+        "Hôpital Édouard-Herriot",
+        "Lyon",
+    ),
+    DemoProfessional(
+        "pharma.demo",
+        "10000000003",
+        "Sophie",
+        "Leroy",
+        "pharmacien",
+        None,
+        "Pharmacie de la Croix-Rousse",
+        "Lyon",
+    ),
+    DemoProfessional(
+        "dentiste.demo",
+        "10000000004",
+        "Thomas",
+        "Petit",
+        "chirurgien_dentiste",
+        None,
+        "Cabinet dentaire Bellecour",
+        "Lyon",
+    ),
+    DemoProfessional(
+        "samu.demo",
+        "10000000005",
+        "Nadia",
+        "Rousseau",
+        "medecin",
+        "medecine_urgence",
+        "SAMU 69",
+        "Lyon",
+        samu_regulator=True,
+    ),
+)
+
+
+def _account(identifier: str, role: Role, email: str) -> tuple[Account, bool]:
+    existing = db.session.scalar(select(Account).where(Account.identifier == identifier))
+    if existing is not None:
+        return existing, False
+    account = Account(
+        identifier=identifier,
+        role=role,
+        state=AccountState.ACTIVE,
+        email=email,
+        password_hash=passwords.hash_password(PASSWORD),
+        password_changed_at=clock.now(),
+        second_factor=SecondFactor.EMAIL if role == Role.PATIENT else SecondFactor.TOTP,
+        language="fr",
+        created_at=clock.now(),
+    )
+    db.session.add(account)
+    db.session.flush()
+    if role != Role.PATIENT:
+        codes.new_totp_secret(account)
+        account.totp_confirmed_at = clock.now()
+    return account, True
+
+
+def load() -> list[str]:
+    """Create whatever demo account is missing; returns the identifiers created."""
+    created: list[str] = []
+    patient_account, new = _account("patient.demo", Role.PATIENT, "patient.demo@carnet.example")
+    if new:
+        patient_account.mobile = "+33612345678"
+        db.session.add(
+            Patient(
+                account_id=patient_account.id,
+                nir=with_key("2850375116042"),
+                last_name="Dubois",
+                first_names="Marie",
+                birth_date=date(1985, 3, 14),
+                sex="F",
+                audit_head_seq=0,
+            )
+        )
+        created.append(patient_account.identifier)
+    for demo in PROFESSIONALS:
+        account, new = _account(
+            demo.identifier, Role.PROFESSIONAL, f"{demo.identifier}@carnet.example"
+        )
+        if not new:
+            continue
+        db.session.add(
+            Professional(
+                account_id=account.id,
+                rpps=demo.rpps,
+                first_names=demo.first_names,
+                last_name=demo.last_name,
+                profession=demo.profession,
+                specialty=demo.specialty,
+                structure=demo.structure,
+                city=demo.city,
+                email=account.email,
+                samu_regulator=demo.samu_regulator,
+            )
+        )
+        created.append(account.identifier)
+    agent_account, new = _account("agent.demo", Role.AGENT, "agent.demo@carnet.example")
+    if new:
+        db.session.add(
+            Agent(
+                account_id=agent_account.id,
+                first_names="Julien",
+                last_name="Moreau",
+                organisation="CPAM du Rhône",
+                counter="Accueil Lyon 3e",
+            )
+        )
+        created.append(agent_account.identifier)
+    db.session.flush()
+    return created

@@ -1,0 +1,240 @@
+"""Notifications through the transactional outbox, and the worker that delivers them.
+
+`enqueue_*` only adds a row to the caller's transaction: if the event is rolled back, so is
+its message; if the mail server is down, the row waits and is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import ssl
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from flask import render_template
+from flask_babel import force_locale
+from sqlalchemy import and_, or_, select, update
+
+from webapp.extensions import db
+from webapp.models import Account, OutboxMessage
+from webapp.models.outbox import OutboxStatus
+from webapp.services import clock, crypto
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+CLAIM_SECONDS = 120
+WIPED = "[effacé après l'envoi]"
+
+
+def _render(kind: str, language: str, context: dict[str, object]) -> tuple[str, str]:
+    with force_locale(language):
+        subject = render_template(f"email/{kind}/subject.txt", **context).strip()
+        body = render_template(f"email/{kind}/body.txt", **context)
+    return subject, body
+
+
+def enqueue(
+    account: Account,
+    kind: str,
+    *,
+    channel: str = "email",
+    sensitive: bool = False,
+    **context: object,
+) -> OutboxMessage | None:
+    """Queue a message to an account in its language; None when it has no such contact."""
+    recipient = account.email if channel == "email" else account.mobile
+    if not recipient:
+        return None
+    context.setdefault("public_url", crypto.settings().public_url)
+    subject, body = _render(kind, account.language, {"account": account, **context})
+    now = clock.now()
+    message = OutboxMessage(
+        channel=channel,
+        kind=kind,
+        recipient=recipient,
+        account_id=account.id,
+        subject=subject,
+        body=body,
+        sensitive=sensitive,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """A temporary failure: the message stays queued and is retried."""
+
+
+class Sender(Protocol):
+    def send(self, message: OutboxMessage) -> OutboxStatus: ...
+
+
+@dataclass(frozen=True)
+class SmtpSender:
+    url: str
+    mail_from: str
+    timeout: float = 10.0
+
+    def send(self, message: OutboxMessage) -> OutboxStatus:
+        parts = urlsplit(self.url)
+        email = EmailMessage()
+        email["From"] = self.mail_from
+        email["To"] = message.recipient
+        email["Subject"] = message.subject
+        email["Message-ID"] = make_msgid(idstring=f"carnet-{message.id}")
+        email.set_content(message.body)
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        try:
+            if parts.scheme == "smtps":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    parts.hostname or "", port, timeout=self.timeout
+                )
+            else:
+                client = smtplib.SMTP(parts.hostname or "", port, timeout=self.timeout)
+            with client:
+                if parts.scheme == "smtp+starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if parts.username:
+                    client.login(unquote(parts.username), unquote(parts.password or ""))
+                client.send_message(email)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(type(exc).__name__) from exc
+        return OutboxStatus.SENT
+
+
+@dataclass(frozen=True)
+class HttpSmsSender:
+    """Posts {"to", "text"} as JSON to the SMS gateway configured by SMS_URL."""
+
+    url: str
+    timeout: float = 10.0
+
+    def send(self, message: OutboxMessage) -> OutboxStatus:
+        data = json.dumps({"to": message.recipient, "text": message.body}).encode()
+        request = urllib.request.Request(
+            self.url, data=data, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                if response.status >= 300:
+                    raise DeliveryError(f"gateway answered {response.status}")
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(type(exc).__name__) from exc
+        return OutboxStatus.SENT
+
+
+class KeepInOutbox:
+    """Development without SMTP_URL (or SMS_URL): the message stays readable at /dev/outbox."""
+
+    def send(self, message: OutboxMessage) -> OutboxStatus:
+        return OutboxStatus.KEPT
+
+
+def sender_for(channel: str) -> Sender:
+    current = crypto.settings()
+    if channel == "email" and current.smtp_url:
+        return SmtpSender(current.smtp_url, current.mail_from)
+    if channel == "sms" and current.sms_url:
+        return HttpSmsSender(current.sms_url)
+    if current.environment == "production":
+        raise DeliveryError(f"no sender configured for {channel}")
+    return KeepInOutbox()
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _due_ids(limit: int) -> list[int]:
+    now = clock.now()
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+def _claim(message_id: int, worker: str) -> bool:
+    now = clock.now()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _finish(message: OutboxMessage, worker: str, values: dict[str, object]) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(and_(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker))
+        .values(claimed_by=None, claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def deliver_due(worker: str, limit: int = 50) -> int:
+    """Deliver what is due; returns how many messages left the queue."""
+    delivered = 0
+    for message_id in _due_ids(limit):
+        if not _claim(message_id, worker):
+            continue  # another worker has it
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        assert message is not None
+        try:
+            status = sender_for(message.channel).send(message)
+        except DeliveryError as exc:
+            attempts = message.attempts + 1
+            gave_up = attempts >= MAX_ATTEMPTS
+            log.warning("outbox message %s not delivered: %s", message.id, exc)
+            _finish(
+                message,
+                worker,
+                {
+                    "attempts": attempts,
+                    "last_error": str(exc)[:500],
+                    "next_attempt_at": clock.now() + backoff(attempts),
+                    "status": OutboxStatus.FAILED if gave_up else OutboxStatus.PENDING,
+                },
+            )
+            continue
+        values: dict[str, object] = {
+            "status": status,
+            "attempts": message.attempts + 1,
+            "sent_at": clock.now(),
+            "last_error": None,
+        }
+        if message.sensitive and status == OutboxStatus.SENT:
+            values["body"] = WIPED
+        _finish(message, worker, values)
+        delivered += 1
+    return delivered

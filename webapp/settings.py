@@ -1,0 +1,137 @@
+"""Typed, frozen configuration read once from the environment.
+
+Development generates its keys into ``instance/`` (mode 0600) when they are absent;
+production refuses to start without them.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["development", "testing", "production"]
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start when the configuration is unusable."""
+
+
+def _read_or_create_key(path: Path, create: bool) -> bytes:
+    if path.exists():
+        raw = path.read_text().strip()
+        return base64.urlsafe_b64decode(raw)
+    if not create:
+        raise ConfigurationError(f"Missing key file {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(base64.urlsafe_b64encode(key).decode())
+    return key
+
+
+def _key_from_env(name: str) -> bytes | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be 32 bytes encoded in URL-safe base64") from exc
+    if len(key) != 32:
+        raise ConfigurationError(f"{name} must be 32 bytes encoded in URL-safe base64")
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: Environment
+    secret_key: bytes = field(repr=False)
+    master_key: bytes = field(repr=False)
+    audit_key: bytes = field(repr=False)
+    instance_path: Path = DEFAULT_INSTANCE
+    database_url: str = ""
+    smtp_url: str | None = None
+    sms_url: str | None = None
+    redis_url: str | None = None
+    public_url: str = "http://127.0.0.1:5000"
+    mail_from: str = "Carnet <ne-pas-repondre@carnet.example>"
+    idle_minutes_patient: int = 30
+    idle_minutes_staff: int = 15
+    absolute_hours: int = 12
+    reauth_minutes: int = 5
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 4
+    rate_limits_enabled: bool = True
+    max_upload_bytes: int = 20 * 1024 * 1024
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, instance_path: Path | None = None) -> Settings:
+        env_name = os.environ.get("CARNET_ENV", "development")
+        if env_name not in ("development", "testing", "production"):
+            raise ConfigurationError("CARNET_ENV must be development, testing or production")
+        environment: Environment = env_name  # type: ignore[assignment]
+        instance = Path(os.environ.get("CARNET_INSTANCE", instance_path or DEFAULT_INSTANCE))
+        create = environment != "production"
+        keys = {}
+        for name, filename in (
+            ("SECRET_KEY", "secret_key"),
+            ("MASTER_KEY", "master_key"),
+            ("AUDIT_KEY", "audit_key"),
+        ):
+            from_env = _key_from_env(name)
+            if from_env is None and environment == "production":
+                raise ConfigurationError(f"{name} is required in production")
+            keys[name] = from_env or _read_or_create_key(instance / filename, create)
+        database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'carnet.db'}"
+        if environment == "production" and database_url.startswith("sqlite"):
+            raise ConfigurationError("Production needs DATABASE_URL pointing at PostgreSQL")
+        public_url = os.environ.get("PUBLIC_URL")
+        if not public_url:
+            if environment == "production":
+                raise ConfigurationError("PUBLIC_URL is required in production")
+            host = os.environ.get("HOST", "127.0.0.1")
+            public_url = f"http://{host}:{os.environ.get('PORT', '5000')}"
+        return cls(
+            environment=environment,
+            secret_key=keys["SECRET_KEY"],
+            master_key=keys["MASTER_KEY"],
+            audit_key=keys["AUDIT_KEY"],
+            instance_path=instance,
+            database_url=database_url,
+            smtp_url=os.environ.get("SMTP_URL") or None,
+            sms_url=os.environ.get("SMS_URL") or None,
+            redis_url=os.environ.get("REDIS_URL") or None,
+            public_url=public_url.rstrip("/"),
+            mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
+        )
+
+    @classmethod
+    def for_tests(cls, instance_path: Path, database_url: str, **overrides: object) -> Settings:
+        base = cls(
+            environment="testing",
+            secret_key=secrets.token_bytes(32),
+            master_key=secrets.token_bytes(32),
+            audit_key=secrets.token_bytes(32),
+            instance_path=instance_path,
+            database_url=database_url,
+            argon2_time_cost=1,
+            argon2_memory_cost=8,
+            argon2_parallelism=1,
+        )
+        return replace(base, **overrides)  # type: ignore[arg-type]
