@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event
@@ -136,6 +136,8 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
 
 
 def _select_locale() -> str:
+    if not has_request_context():
+        return "fr"
     chosen = request.cookies.get("lang")
     return chosen if chosen in LANGUAGES else "fr"
 
@@ -169,6 +171,8 @@ def _settings() -> Settings:
 def _template_globals() -> dict[str, Any]:
     from webapp.security import current_account_or_none
 
+    if not has_request_context():  # e-mails rendered by the outbox worker
+        return {"is_development": _settings().is_development}
     return {
         "htmx_config": HTMX_CONFIG,
         "current_account": current_account_or_none(),

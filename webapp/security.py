@@ -38,9 +38,15 @@ def current_account_or_none() -> Account | None:
     return account if isinstance(account, Account) else None
 
 
-def current_session() -> UserSession:
+def current_session_or_none() -> UserSession | None:
+    current_user._get_current_object()  # noqa: SLF001 - loads the session on public views too
     found = g.get("user_session")
-    if not isinstance(found, UserSession):
+    return found if isinstance(found, UserSession) else None
+
+
+def current_session() -> UserSession:
+    found = current_session_or_none()
+    if found is None:
         raise RuntimeError("no user session on this request")
     return found
 

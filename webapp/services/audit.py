@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -146,16 +146,23 @@ class ChainBreak:
 
 
 def _verify_patient(patient_id: int, head_seq: int, head_hmac: str | None) -> ChainBreak | None:
+    rows = db.session.scalars(
+        select(AccessEvent)
+        .where(AccessEvent.patient_id == patient_id)
+        .order_by(AccessEvent.seq)
+        .execution_options(yield_per=500)
+    )
+    try:
+        return _first_break(patient_id, rows, head_seq, head_hmac)
+    finally:
+        rows.close()
+
+
+def _first_break(
+    patient_id: int, rows: Iterable[AccessEvent], head_seq: int, head_hmac: str | None
+) -> ChainBreak | None:
     expected_seq = 1
     previous = GENESIS
-    rows: Iterator[AccessEvent] = iter(
-        db.session.scalars(
-            select(AccessEvent)
-            .where(AccessEvent.patient_id == patient_id)
-            .order_by(AccessEvent.seq)
-            .execution_options(yield_per=500)
-        )
-    )
     for event in rows:
         if event.seq != expected_seq:
             return ChainBreak(patient_id, expected_seq, "missing or reordered row")

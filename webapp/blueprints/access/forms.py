@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from webapp.labels import ACTION_LABELS, ACTOR_LABELS
@@ -14,12 +14,14 @@ class HistoryFilterForm(FlaskForm):
 
     actor = SelectField(
         _l("Qui"),
-        choices=[("", _l("Tout le monde"))] + [(k.value, v) for k, v in ACTOR_LABELS.items()],
+        choices=[SelectChoice("", _l("Tout le monde"))]
+        + [SelectChoice(k.value, v) for k, v in ACTOR_LABELS.items()],
         validators=[Optional()],
     )
     action = SelectField(
         _l("Quelle action"),
-        choices=[("", _l("Toutes les actions"))] + [(k.value, v) for k, v in ACTION_LABELS.items()],
+        choices=[SelectChoice("", _l("Toutes les actions"))]
+        + [SelectChoice(k.value, v) for k, v in ACTION_LABELS.items()],
         validators=[Optional()],
     )
     since = DateField(

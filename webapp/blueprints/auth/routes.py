@@ -15,6 +15,7 @@ from webapp.security import (
     current_account,
     current_account_or_none,
     current_session,
+    current_session_or_none,
     public,
     request_device,
     safe_next,
@@ -60,7 +61,7 @@ def login() -> ResponseReturnValue:
     if current_account_or_none() is not None:
         return redirect(url_for("main.home"))
     form = LoginForm()
-    next_url = safe_next(request.args.get("next"))
+    next_url = safe_next(request.args.get("next"), "")
     if form.validate_on_submit():
         account = auth.check_password(form.identifier.data or "", form.password.data or "")
         if account is not None:
@@ -94,7 +95,7 @@ def verify() -> ResponseReturnValue:
     if form.validate_on_submit():
         result = auth.check_second_factor(account, form.code.data or "")
         if result != auth.FactorResult.REFUSED:
-            replacing = current_session() if state.purpose == Purpose.REAUTH else None
+            replacing = current_session_or_none() if state.purpose == Purpose.REAUTH else None
             if replacing is not None and replacing.account_id != account.id:
                 replacing = None
             token = auth.open_session(account, request_device(), replacing=replacing)
@@ -189,7 +190,7 @@ def activate(token: str) -> ResponseReturnValue:
         except accounts.AccountError:
             db.session.rollback()
             return render_template("auth/activation_invalid.html"), 404
-        pending.begin(account, Purpose.ENROL, "/")
+        pending.begin(account, Purpose.ENROL, "")
         db.session.commit()
         flash(
             _("Mot de passe enregistré. Reliez maintenant votre application d'authentification."),

@@ -1,0 +1,143 @@
+"""Every route: who may reach it, and the headers every answer carries."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.routing import Rule
+
+from tests.builders import login_as, make_agent, make_patient, make_professional
+
+# The only endpoints an anonymous visitor may reach. Adding one here is a decision.
+PUBLIC = {
+    "static",
+    "main.home",
+    "main.healthz",
+    "main.preferences",
+    "auth.login",
+    "auth.verify",
+    "auth.resend",
+    "auth.enrol",
+    "auth.activate",
+    "auth.logout",
+    "dev.outbox",
+}
+
+
+def _path(rule: Rule) -> str:
+    """A concrete URL for a rule, with placeholder values for its arguments."""
+    path = rule.rule
+    for name in rule.arguments:
+        converter = rule._converters[name]  # noqa: SLF001
+        value = "1" if type(converter).__name__ == "IntegerConverter" else "placeholder"
+        path = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, path)
+    return path
+
+
+def _rules(app: Flask) -> list[Rule]:
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+
+
+def test_public_list_names_real_endpoints(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert PUBLIC - endpoints <= {"dev.outbox"}
+
+
+def test_every_private_route_refuses_an_anonymous_visitor(app: Flask) -> None:
+    checked = 0
+    for rule in _rules(app):
+        if rule.endpoint in PUBLIC:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            client = app.test_client()
+            response = client.open(_path(rule), method=method)
+            assert response.status_code == HTTPStatus.FOUND, (rule.rule, method)
+            assert response.headers["Location"].startswith("/auth/login"), rule.rule
+            htmx = client.open(_path(rule), method=method, headers={"HX-Request": "true"})
+            assert htmx.status_code == HTTPStatus.UNAUTHORIZED, (rule.rule, method)
+            assert htmx.headers["HX-Redirect"].startswith("/auth/login"), rule.rule
+            checked += 1
+    assert checked >= 10
+
+
+def test_public_views_are_marked_in_code_not_just_listed(app: Flask) -> None:
+    for rule in _rules(app):
+        view = app.view_functions[rule.endpoint]
+        assert getattr(view, "carnet_public", False) is (rule.endpoint in PUBLIC), rule.endpoint
+
+
+ROLE_PAGES = {
+    "patient": {"/": 200, "/access/history": 200, "/pro/": 404, "/counter/": 404},
+    "professional": {"/access/history": 404, "/pro/": 200, "/counter/": 404},
+    "agent": {"/access/history": 404, "/pro/": 404, "/counter/": 200},
+}
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_PAGES))
+def test_each_role_reaches_only_its_pages(client: FlaskClient, role: str) -> None:
+    builder = {"patient": make_patient, "professional": make_professional, "agent": make_agent}
+    login_as(client, builder[role]())
+    for path, expected in ROLE_PAGES[role].items():
+        assert client.get(path).status_code == expected, path
+
+
+def _assert_security_headers(response: object, path: str) -> None:
+    headers = response.headers  # type: ignore[attr-defined]
+    csp = headers["Content-Security-Policy"]
+    for directive in (
+        "default-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ):
+        assert directive in csp, (path, directive)
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "camera=()" in headers["Permissions-Policy"]
+    if not path.startswith("/static/"):
+        assert headers["Cache-Control"] == "no-store", path
+
+
+def _get_paths(app: Flask) -> list[str]:
+    return [
+        _path(rule)
+        for rule in _rules(app)
+        if "GET" in (rule.methods or set()) and not rule.arguments
+    ]
+
+
+def test_headers_on_every_route_anonymous(app: Flask, client: FlaskClient) -> None:
+    paths = [*_get_paths(app), "/no-such-page", "/static/app.css"]
+    for path in paths:
+        response = client.get(path)
+        _assert_security_headers(response, path)
+        response.close()
+    for rule in _rules(app):
+        if "POST" in (rule.methods or set()):
+            _assert_security_headers(client.post(_path(rule)), rule.rule)
+
+
+@pytest.mark.parametrize("role", ["patient", "professional", "agent"])
+def test_headers_on_every_route_signed_in(app: Flask, client: FlaskClient, role: str) -> None:
+    builder = {"patient": make_patient, "professional": make_professional, "agent": make_agent}
+    login_as(client, builder[role]())
+    for path in _get_paths(app):
+        response = client.get(path)
+        assert response.status_code < 500, path
+        _assert_security_headers(response, path)
+
+
+def test_no_hsts_in_testing_but_in_production(app: Flask, client: FlaskClient) -> None:
+    assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+def test_healthz_checks_the_database(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == HTTPStatus.OK
+    assert response.get_json() == {"status": "ok", "database": "ok"}
