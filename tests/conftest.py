@@ -6,6 +6,7 @@ import contextvars
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -39,9 +40,11 @@ class IsolatedClient(FlaskClient):
     no transaction of the test holds SQLite's write lock while the request runs.
     """
 
-    def open(self, *args: object, **kwargs: object) -> TestResponse:  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
         db.session.commit()
-        response: TestResponse = contextvars.Context().run(super().open, *args, **kwargs)
+        response: TestResponse = contextvars.Context().run(
+            lambda: FlaskClient.open(self, *args, **kwargs)
+        )
         return response
 
 

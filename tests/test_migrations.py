@@ -49,12 +49,18 @@ def test_upgrade_matches_the_models(tmp_path: Path, empty_database: str) -> None
             differences = compare_metadata(context, Base.metadata)
             assert differences == []
             if connection.dialect.name == "sqlite":
-                triggers = connection.execute(
-                    text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-                ).scalars().all()
+                triggers = (
+                    connection.execute(
+                        text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                    )
+                    .scalars()
+                    .all()
+                )
             else:
-                triggers = connection.execute(
-                    text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
-                ).scalars().all()
+                triggers = (
+                    connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
+                    .scalars()
+                    .all()
+                )
         assert any("access_events" in name for name in triggers)
         db.engine.dispose()

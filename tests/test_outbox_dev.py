@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from tests.builders import make_patient, submit_password
 from webapp.extensions import db
+from webapp.models import OutboxMessage
 from webapp.models.outbox import OutboxStatus
 from webapp.services import notify
 from webapp.settings import Settings
@@ -28,7 +29,7 @@ class TestDevelopment:
         page = client.get("/dev/outbox")
         assert page.status_code == HTTPStatus.OK
         assert "Votre code de connexion Carnet" in page.get_data(as_text=True)
-        statuses = {m.status for m in db.session.scalars(db.select(notify.OutboxMessage))}
+        statuses = {m.status for m in db.session.scalars(db.select(OutboxMessage))}
         assert statuses == {OutboxStatus.KEPT}
 
 

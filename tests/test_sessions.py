@@ -61,8 +61,11 @@ class TestRevocation:
         page = client.get("/auth/login")
         client.post(
             "/auth/login",
-            data={"identifier": patient.identifier, "password": PASSWORD,
-                  "csrf_token": csrf_from(page)},
+            data={
+                "identifier": patient.identifier,
+                "password": PASSWORD,
+                "csrf_token": csrf_from(page),
+            },
         )
         response = submit_code(client, last_code(patient))
         header = next(
@@ -173,8 +176,8 @@ class TestStepUp:
         login_as(client, make_patient())
         page = client.get("/auth/reauth")
         response = client.post(
-            "/auth/reauth", data={"password": "Pas-le-bon-mot-de-passe",
-                                  "csrf_token": csrf_from(page)}
+            "/auth/reauth",
+            data={"password": "Pas-le-bon-mot-de-passe", "csrf_token": csrf_from(page)},
         )
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
 

@@ -102,8 +102,9 @@ class TestPassword:
     def test_old_parameters_are_rehashed_on_sign_in(self, app: Flask, client: FlaskClient) -> None:
         from argon2 import PasswordHasher
 
-        patient = make_patient(password_hash=PasswordHasher(time_cost=1, memory_cost=16,
-                                                            parallelism=1).hash(PASSWORD))
+        patient = make_patient(
+            password_hash=PasswordHasher(time_cost=1, memory_cost=16, parallelism=1).hash(PASSWORD)
+        )
         old = patient.password_hash
         submit_password(client, patient.identifier)
         db.session.refresh(patient)
@@ -177,7 +178,10 @@ class TestEmailedCode:
         for _ in range(5):
             assert submit_code(client, wrong).status_code == HTTPStatus.UNPROCESSABLE_ENTITY
         response = submit_code(client, code)
-        assert response.status_code in (HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.TOO_MANY_REQUESTS)
+        assert response.status_code in (
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            HTTPStatus.TOO_MANY_REQUESTS,
+        )
         assert client.get_cookie(sessions.COOKIE) is None
 
     def test_a_wrong_code_is_recorded_and_explained(self, client: FlaskClient) -> None:
@@ -219,8 +223,16 @@ class TestEmailedCode:
 class TestNext:
     @pytest.mark.parametrize(
         "target",
-        ["//evil.tld", "/\\evil.tld", "https://evil.tld", "javascript:alert(1)", "evil.tld",
-         "/\tevil", "http:/evil.tld", "\\\\evil.tld"],
+        [
+            "//evil.tld",
+            "/\\evil.tld",
+            "https://evil.tld",
+            "javascript:alert(1)",
+            "evil.tld",
+            "/\tevil",
+            "http:/evil.tld",
+            "\\\\evil.tld",
+        ],
     )
     def test_only_local_paths_are_followed(self, client: FlaskClient, target: str) -> None:
         patient = make_patient()
@@ -228,8 +240,11 @@ class TestNext:
         client.post(
             "/auth/login",
             query_string={"next": target},
-            data={"identifier": patient.identifier, "password": PASSWORD,
-                  "csrf_token": csrf_from(page)},
+            data={
+                "identifier": patient.identifier,
+                "password": PASSWORD,
+                "csrf_token": csrf_from(page),
+            },
         )
         response = submit_code(client, last_code(patient))
         assert response.headers["Location"] == "/"
@@ -240,8 +255,11 @@ class TestNext:
         client.post(
             "/auth/login",
             query_string={"next": "/access/history?page=2"},
-            data={"identifier": patient.identifier, "password": PASSWORD,
-                  "csrf_token": csrf_from(page)},
+            data={
+                "identifier": patient.identifier,
+                "password": PASSWORD,
+                "csrf_token": csrf_from(page),
+            },
         )
         response = submit_code(client, last_code(patient))
         assert response.headers["Location"] == "/access/history?page=2"
@@ -260,9 +278,7 @@ class TestStaff:
         agent = make_agent()
         assert login_as(client, agent).headers["Location"] == "/counter/"
 
-    def test_first_sign_in_enrols_totp_and_gives_recovery_codes(
-        self, client: FlaskClient
-    ) -> None:
+    def test_first_sign_in_enrols_totp_and_gives_recovery_codes(self, client: FlaskClient) -> None:
         import pyotp
 
         from webapp.services import codes
@@ -275,9 +291,10 @@ class TestStaff:
         assert "<svg" in html and 'class="secret"' in html
         db.session.expire_all()
         secret = codes.totp_secret(db.session.get(Account, pro.id))  # type: ignore[arg-type]
-        assert secret is not None and " ".join(
-            secret[i : i + 4] for i in range(0, len(secret), 4)
-        ) in html
+        assert (
+            secret is not None
+            and " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)) in html
+        )
         done = client.post(
             "/auth/enrol",
             data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)},

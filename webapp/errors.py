@@ -56,8 +56,11 @@ def install(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected)
 
 
-def _render(code: int, title: object, advice: object) -> ResponseReturnValue:
-    return render_template("errors/error.html", code=code, title=title, advice=advice), code
+def _render(
+    code: int, title: object, advice: object, headers: dict[str, str] | None = None
+) -> ResponseReturnValue:
+    page = render_template("errors/error.html", code=code, title=title, advice=advice)
+    return page, code, headers or {}
 
 
 def _csrf_error(error: CSRFError) -> ResponseReturnValue:
@@ -68,10 +71,10 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
     if code not in MESSAGES:
         return error
-    body, status = _render(code, *MESSAGES[code])  # type: ignore[misc]
     allowed = getattr(error, "valid_methods", None)
-    headers = {"Allow": ", ".join(allowed)} if allowed else {}
-    return body, status, headers
+    return _render(
+        code, *MESSAGES[code], headers={"Allow": ", ".join(allowed)} if allowed else None
+    )
 
 
 def _unexpected(error: Exception) -> ResponseReturnValue:

@@ -72,5 +72,5 @@ for _dialect in ("sqlite", "postgresql"):
         event.listen(
             AccessEvent.__table__,
             "after_create",
-            DDL(_statement).execute_if(dialect=_dialect),
+            DDL(_statement).execute_if(dialect=_dialect),  # type: ignore[no-untyped-call]
         )

@@ -112,7 +112,7 @@ def history_query(
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Select[tuple[AccessEvent]]:
+) -> Select[AccessEvent]:
     """The access-history rows the actor may read, filtered in SQL, newest first."""
     require(actor, Permission.HISTORY_READ, patient)
     query = select(AccessEvent).where(AccessEvent.patient_id == patient.id)

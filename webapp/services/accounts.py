@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from webapp.extensions import db
 from webapp.models import Account, ActivationToken, Agent, Professional
 from webapp.models.account import AccountState, Role, SecondFactor
+from webapp.models.base import affected
 from webapp.services import clock, crypto, passwords
 from webapp.services.auth import find_account, normalise_identifier
 
@@ -111,7 +112,7 @@ def activate(activation: ActivationToken, password: str) -> Account:
         .values(used_at=clock.now())
         .execution_options(synchronize_session=False)
     )
-    if used.rowcount != 1:  # type: ignore[attr-defined]
+    if affected(used) != 1:
         raise AccountError("activation link already used")
     account = db.session.get(Account, activation.account_id)
     assert account is not None

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Account
+from webapp.models import Account, UserSession
 from webapp.models.account import AccountState, Role, SecondFactor
 from webapp.services import clock, codes, notify, passwords, sessions
 from webapp.services.audit import Action, record_access
@@ -104,9 +104,7 @@ class Device:
     ip_address: str
 
 
-def open_session(
-    account: Account, device: Device, *, replacing: sessions.UserSession | None = None
-) -> str:
+def open_session(account: Account, device: Device, *, replacing: UserSession | None = None) -> str:
     """Start the session after the second factor; patients are told of every sign-in."""
     _session, token = sessions.start(
         account, user_agent=device.user_agent, ip_address=device.ip_address, replacing=replacing

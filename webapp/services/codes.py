@@ -12,6 +12,7 @@ from sqlalchemy import or_, select, update
 
 from webapp.extensions import db
 from webapp.models import Account, OneTimeCode, RecoveryCode
+from webapp.models.base import affected
 from webapp.services import clock, crypto, passwords
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -135,7 +136,7 @@ def verify_totp(account: Account, code: str) -> bool:
         .values(totp_last_step=step)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected(result) == 1
 
 
 def current_totp(account: Account) -> str:
@@ -193,7 +194,7 @@ def burn_recovery_code(account: Account, code: str) -> bool:
                 .values(used_at=clock.now())
                 .execution_options(synchronize_session=False)
             )
-            return burned.rowcount == 1  # type: ignore[attr-defined]
+            return affected(burned) == 1
     return False
 
 

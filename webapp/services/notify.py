@@ -24,6 +24,7 @@ from sqlalchemy import and_, or_, select, update
 
 from webapp.extensions import db
 from webapp.models import Account, OutboxMessage
+from webapp.models.base import affected
 from webapp.models.outbox import OutboxStatus
 from webapp.services import clock, crypto
 
@@ -189,7 +190,7 @@ def _claim(message_id: int, worker: str) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected(result) == 1
 
 
 def _finish(message: OutboxMessage, worker: str, values: dict[str, object]) -> None:

@@ -12,6 +12,7 @@ from user_agents import parse as parse_user_agent
 
 from webapp.extensions import db
 from webapp.models import Account, Role, UserSession
+from webapp.models.base import affected
 from webapp.services import clock, crypto
 
 COOKIE = "carnet_sid"
@@ -92,7 +93,7 @@ def revoke_all(account: Account, *, keep: UserSession | None = None) -> int:
     result = db.session.execute(
         query.values(revoked_at=clock.now()).execution_options(synchronize_session="fetch")
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return affected(result)
 
 
 def active_for(account: Account) -> list[UserSession]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField
+from wtforms import DateField, SelectChoice, SelectField  # type: ignore[attr-defined]
 from wtforms.validators import Optional, ValidationError
 
 from webapp.labels import ACTION_LABELS, ACTOR_LABELS

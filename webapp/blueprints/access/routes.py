@@ -24,7 +24,7 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _filtered_query(form: HistoryFilterForm) -> tuple[Select[tuple[AccessEvent]], Patient]:
+def _filtered_query(form: HistoryFilterForm) -> tuple[Select[AccessEvent], Patient]:
     account = current_account()
     patient = access.own_patient(account)
     valid = form.validate()
