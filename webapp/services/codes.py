@@ -96,6 +96,11 @@ def totp_secret(account: Account) -> str | None:
     return crypto.unseal("totp", account.totp_secret_sealed).decode()
 
 
+def display_secret(secret: str) -> str:
+    """The secret in groups of four, for typing into an app by hand."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
 def provisioning_uri(account: Account, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=account.identifier, issuer_name=TOTP_ISSUER)
 

@@ -166,12 +166,8 @@ def enrol() -> ResponseReturnValue:
     uri = codes.provisioning_uri(account, secret)
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "auth/enrol.html", form=form, qr=codes.qr_svg(uri), secret=_grouped(secret)
+        "auth/enrol.html", form=form, qr=codes.qr_svg(uri), secret=codes.display_secret(secret)
     ), status
-
-
-def _grouped(secret: str) -> str:
-    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])

@@ -94,9 +94,8 @@ def authenticator() -> ResponseReturnValue:
             )
         form.code.errors = [_("Ce code ne correspond pas. Saisissez le code affiché maintenant.")]
     uri = codes.provisioning_uri(account, secret)
-    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return render_template(
-        "settings/authenticator.html", form=form, qr=codes.qr_svg(uri), secret=grouped
+        "settings/authenticator.html", form=form, qr=codes.qr_svg(uri), secret=codes.display_secret(secret)
     ), (422 if form.errors else 200)
 
 
