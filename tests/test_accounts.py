@@ -20,9 +20,22 @@ STRONG = "Une phrase de passe assez longue"
 
 def _create_professional(app: Flask, identifier: str = "dr.nouveau") -> str:
     result = app.test_cli_runner().invoke(
-        args=["accounts", "create-professional", "--identifier", identifier, "--rpps",
-              "12345678901", "--first-names", "Jeanne", "--last-name", "Nouveau",
-              "--profession", "medecin", "--specialty", "cardiologie"]
+        args=[
+            "accounts",
+            "create-professional",
+            "--identifier",
+            identifier,
+            "--rpps",
+            "12345678901",
+            "--first-names",
+            "Jeanne",
+            "--last-name",
+            "Nouveau",
+            "--profession",
+            "medecin",
+            "--specialty",
+            "cardiologie",
+        ]
     )
     assert result.exit_code == 0, result.output
     link = re.search(r"http://\S+/auth/activate/(\S+)", result.output)
@@ -48,8 +61,9 @@ def test_professional_activates_then_enrols_totp(app: Flask, client: FlaskClient
     db.session.refresh(account)
     secret = codes.totp_secret(account)
     assert secret is not None
-    client.post("/auth/enrol", data={"code": pyotp.TOTP(secret).now(),
-                                     "csrf_token": csrf_from(page)})
+    client.post(
+        "/auth/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)}
+    )
     assert client.get("/pro/").status_code == HTTPStatus.OK
 
 
@@ -85,21 +99,57 @@ def test_identifier_and_rpps_are_unique(app: Flask) -> None:
     _create_professional(app)
     runner = app.test_cli_runner()
     again = runner.invoke(
-        args=["accounts", "create-professional", "--identifier", "dr.nouveau", "--rpps",
-              "99999999999", "--first-names", "A", "--last-name", "B", "--profession", "medecin"]
+        args=[
+            "accounts",
+            "create-professional",
+            "--identifier",
+            "dr.nouveau",
+            "--rpps",
+            "99999999999",
+            "--first-names",
+            "A",
+            "--last-name",
+            "B",
+            "--profession",
+            "medecin",
+        ]
     )
     assert again.exit_code != 0 and "already" in again.output
     bad = runner.invoke(
-        args=["accounts", "create-professional", "--identifier", "x", "--rpps", "123",
-              "--first-names", "A", "--last-name", "B", "--profession", "medecin"]
+        args=[
+            "accounts",
+            "create-professional",
+            "--identifier",
+            "x",
+            "--rpps",
+            "123",
+            "--first-names",
+            "A",
+            "--last-name",
+            "B",
+            "--profession",
+            "medecin",
+        ]
     )
     assert bad.exit_code != 0 and "11 digits" in bad.output
 
 
 def test_create_agent(app: Flask) -> None:
     result = app.test_cli_runner().invoke(
-        args=["accounts", "create-agent", "--identifier", "agent.lyon", "--first-names", "Léa",
-              "--last-name", "Roux", "--organisation", "CPAM du Rhône", "--counter", "Lyon 8e"]
+        args=[
+            "accounts",
+            "create-agent",
+            "--identifier",
+            "agent.lyon",
+            "--first-names",
+            "Léa",
+            "--last-name",
+            "Roux",
+            "--organisation",
+            "CPAM du Rhône",
+            "--counter",
+            "Lyon 8e",
+        ]
     )
     assert result.exit_code == 0 and "/auth/activate/" in result.output
     assert db.session.scalars(select(Agent)).one().counter == "Lyon 8e"

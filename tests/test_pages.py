@@ -36,11 +36,27 @@ class TestErrorPages:
     @pytest.mark.parametrize(
         ("path", "method", "status", "french", "english"),
         [
-            ("/no-such-page", "GET", 404, "Cette page est introuvable", "This page cannot be found"),
-            ("/healthz", "POST", 405, "Cette action n'est pas possible ici",
-             "This action is not possible here"),
-            ("/forbidden", "GET", 403, "Vous n'avez pas accès à cette page",
-             "You do not have access to this page"),
+            (
+                "/no-such-page",
+                "GET",
+                404,
+                "Cette page est introuvable",
+                "This page cannot be found",
+            ),
+            (
+                "/healthz",
+                "POST",
+                405,
+                "Cette action n'est pas possible ici",
+                "This action is not possible here",
+            ),
+            (
+                "/forbidden",
+                "GET",
+                403,
+                "Vous n'avez pas accès à cette page",
+                "You do not have access to this page",
+            ),
             ("/boom", "GET", 500, "Un problème technique", "A technical problem"),
         ],
     )
@@ -137,3 +153,22 @@ class TestDashboard:
     def test_landing_for_visitors(self, client: FlaskClient) -> None:
         html = client.get("/").get_data(as_text=True)
         assert "Se connecter" in html and 'href="/auth/login"' in html
+
+
+def test_activation_tokens_are_redacted_from_access_logs() -> None:
+    import logging
+
+    from webapp import RedactSecrets
+
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s %s" %s',
+        ("GET", "/auth/activate/SeCrEtToKeN123", "200"),
+        None,
+    )
+    RedactSecrets().filter(record)
+    assert "SeCrEtToKeN123" not in record.getMessage()
+    assert "/auth/activate/[redacted]" in record.getMessage()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
@@ -89,7 +90,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     filters.install(app)
     cli.install(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").addFilter(RedactSecrets())
     return app
+
+
+class RedactSecrets(logging.Filter):
+    """Access logs must not keep the one-time token of an activation link."""
+
+    PATTERN = re.compile(r"/auth/activate/[^\s?\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/auth/activate/" in message:
+            record.msg = self.PATTERN.sub("/auth/activate/[redacted]", message)
+            record.args = ()
+        return True
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -95,7 +95,10 @@ def authenticator() -> ResponseReturnValue:
         form.code.errors = [_("Ce code ne correspond pas. Saisissez le code affiché maintenant.")]
     uri = codes.provisioning_uri(account, secret)
     return render_template(
-        "settings/authenticator.html", form=form, qr=codes.qr_svg(uri), secret=codes.display_secret(secret)
+        "settings/authenticator.html",
+        form=form,
+        qr=codes.qr_svg(uri),
+        secret=codes.display_secret(secret),
     ), (422 if form.errors else 200)
 
 
