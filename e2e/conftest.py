@@ -23,9 +23,6 @@ from webapp.settings import Settings
 
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
 
-# pytest's "error" warning filter is process-wide: it reaches the server thread too, so a
-# warning raised by the app while serving a journey becomes a 500 and fails the test.
-
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +54,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[str]:
-    """Serve the app on a free port in a daemon thread; yields its address."""
+    """Serve the app on a free port in a daemon thread; yields its address.
+
+    pytest's "error" warning filter is process-wide, so it reaches this thread too: a warning
+    raised by the app while serving a journey becomes a 500 and fails the test.
+    """
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="carnet-e2e", daemon=True)
     thread.start()

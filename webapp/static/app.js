@@ -7,4 +7,9 @@
   }
   document.addEventListener("DOMContentLoaded", function () { focusErrors(document); });
   document.addEventListener("htmx:afterSettle", function (event) { focusErrors(event.target); });
+  // Signing in renews the CSRF secret; the body's hx-headers would keep the old token.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var holder = document.getElementById("csrf-token");
+    if (holder && holder.dataset.token) { event.detail.headers["X-CSRFToken"] = holder.dataset.token; }
+  });
 })();
