@@ -52,3 +52,23 @@ def test_text_size_switch(page: Page) -> None:
     page.get_by_role("button", name="Texte normal").click()
     expect(page.locator("body")).not_to_have_class(re.compile(r"\blarge-text\b"))
     expect(page.get_by_role("button", name="Agrandir le texte")).to_be_visible()
+
+
+def test_htmx_requests_carry_a_fresh_csrf_token_after_sign_in(app: Flask, page: Page) -> None:
+    """Signing in renews the CSRF secret; htmx must send the new token, not the first one."""
+    person = new_patient(app)
+    sign_in_patient(app, page, person)
+    status = page.evaluate(
+        """async () => {
+            const done = new Promise((resolve) => {
+                document.body.addEventListener("htmx:afterRequest",
+                    (event) => resolve(event.detail.xhr.status), { once: true });
+            });
+            htmx.ajax("POST", "/preferences", { values: { text: "large", next: "/" },
+                                                 target: "#main", swap: "none" });
+            return await done;
+        }"""
+    )
+    assert status == 200  # the 303 to the dashboard was followed; a stale token gives 400
+    page.reload()
+    expect(page.locator("body")).to_have_class(re.compile(r"\blarge-text\b"))
