@@ -358,3 +358,14 @@ class TestThrottling:
             response = submit_password(client, "quelqu.un", "Pas-le-bon-mot-de-passe")
         assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
         assert "Trop d'essais en peu de temps" in response.get_data(as_text=True)
+
+
+def test_a_code_of_the_wrong_shape_is_explained_and_costs_no_try(client: FlaskClient) -> None:
+    from webapp.models import OneTimeCode
+
+    patient = make_patient()
+    submit_password(client, patient.identifier)
+    response = submit_code(client, "123")
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert "Le code compte 6 chiffres" in response.get_data(as_text=True)
+    assert db.session.scalars(select(OneTimeCode.attempts)).one() == 0

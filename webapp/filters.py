@@ -16,6 +16,7 @@ def install(app: Flask) -> None:
     app.add_template_global(labels.action_label, "action_label")
     app.add_template_global(labels.actor_label, "actor_label")
     app.add_template_global(labels.profession_label, "profession_label")
+    app.add_template_global(labels.specialty_label, "specialty_label")
 
 
 def _when(value: datetime | None) -> str:

@@ -36,6 +36,22 @@ PROFESSION_LABELS = {
 }
 
 
+SPECIALTY_LABELS = {
+    "medecine_generale": _l("Médecine générale"),
+    "cardiologie": _l("Cardiologie"),
+    "medecine_urgence": _l("Médecine d'urgence"),
+    "pediatrie": _l("Pédiatrie"),
+    "gynecologie": _l("Gynécologie"),
+    "psychiatrie": _l("Psychiatrie"),
+    "medecine_du_travail": _l("Médecine du travail"),
+}
+
+
+def specialty_label(code: str) -> str:
+    label = SPECIALTY_LABELS.get(code)
+    return str(label) if label is not None else code.replace("_", " ")
+
+
 def action_label(code: str) -> str:
     label = ACTION_LABELS.get(code)  # type: ignore[call-overload]
     return str(label) if label is not None else code

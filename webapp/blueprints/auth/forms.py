@@ -3,9 +3,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from webapp.services import passwords
+from webapp.services import codes, passwords
 
 
 class LoginForm(FlaskForm):
@@ -21,12 +21,22 @@ class LoginForm(FlaskForm):
     )
 
 
+def _code_shape(form: FlaskForm, field: StringField) -> None:
+    """Catch a mistyped code before it costs one of the five tries."""
+    typed = codes.normalise(field.data or "")
+    if not (len(typed) == 6 and typed.isdigit()) and len(typed) != 10:
+        raise ValidationError(
+            _l("Le code compte 6 chiffres (ou 10 caractères pour un code de secours).")
+        )
+
+
 class CodeForm(FlaskForm):
     code = StringField(
         _l("Code"),
         validators=[
             DataRequired(_l("Saisissez le code reçu ou affiché par votre application.")),
             Length(max=32, message=_l("Ce code est trop long.")),
+            _code_shape,
         ],
         render_kw={
             "autocomplete": "one-time-code",
