@@ -182,3 +182,27 @@ class TestDemo:
             select(Account).where(Account.identifier == "patient.demo")
         ).one()
         assert account.patient is not None and nir.is_valid(account.patient.nir)
+
+
+def test_an_account_from_an_existing_directory_entry(app: Flask) -> None:
+    db.session.add(
+        Professional(
+            rpps="22222222222",
+            first_names="Inès",
+            last_name="Annuaire",
+            profession="pharmacien",
+            samu_regulator=False,
+        )
+    )
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["accounts", "create-professional", "--identifier", "ines.a", "--rpps", "22222222222"]
+    )
+    assert result.exit_code == 0, result.output
+    entry = db.session.scalars(select(Professional).where(Professional.rpps == "22222222222")).one()
+    assert entry.account is not None and entry.account.identifier == "ines.a"
+    unknown = runner.invoke(
+        args=["accounts", "create-professional", "--identifier", "x.y", "--rpps", "33333333333"]
+    )
+    assert unknown.exit_code != 0 and "not in the directory" in unknown.output

@@ -120,9 +120,9 @@ def accounts_group() -> None:
 @accounts_group.command("create-professional")
 @click.option("--identifier", required=True)
 @click.option("--rpps", required=True, help="11 digits.")
-@click.option("--first-names", required=True)
-@click.option("--last-name", required=True)
-@click.option("--profession", required=True)
+@click.option("--first-names", default=None, help="Needed when the RPPS is not in the directory.")
+@click.option("--last-name", default=None)
+@click.option("--profession", default=None)
 @click.option("--specialty", default=None)
 @click.option("--structure", default=None)
 @click.option("--city", default=None)
@@ -131,20 +131,29 @@ def accounts_group() -> None:
 def create_professional(
     identifier: str,
     rpps: str,
-    first_names: str,
-    last_name: str,
-    profession: str,
+    first_names: str | None,
+    last_name: str | None,
+    profession: str | None,
     specialty: str | None,
     structure: str | None,
     city: str | None,
     email: str | None,
     samu_regulator: bool,
 ) -> None:
-    """Create a professional's account and print a one-time activation link (72 h)."""
+    """Create a professional's account and print a one-time activation link (72 h).
+
+    The professional's directory entry is used when the RPPS is known; otherwise one is
+    created from the options.
+    """
     if len(rpps) != 11 or not rpps.isdigit():
         raise click.ClickException("The RPPS number is 11 digits.")
     professional = db.session.scalar(select(Professional).where(Professional.rpps == rpps))
     if professional is None:
+        if not (first_names and last_name and profession):
+            raise click.ClickException(
+                f"RPPS {rpps} is not in the directory: give --first-names, --last-name and "
+                "--profession."
+            )
         professional = Professional(
             rpps=rpps,
             first_names=first_names,
