@@ -42,6 +42,7 @@ chromium:
 
 run: install
 	@mkdir -p instance
+	@test -f instance/environment || echo development > instance/environment
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load
 	@echo "Delivering e-mail in the background (flask outbox work)."

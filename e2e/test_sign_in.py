@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pyotp
 from flask import Flask
@@ -13,7 +14,6 @@ from e2e.helpers import (
     emailed_code,
     heading,
     new_patient,
-    new_professional,
     sign_in_patient,
     submit,
     submit_code,
@@ -53,9 +53,35 @@ def test_patient_signs_in_on_a_phone_with_the_emailed_code(app: Flask, page: Pag
 
 
 def test_professional_first_sign_in_enrols_totp(app: Flask, page: Page) -> None:
-    professional = new_professional(app, enrolled=False)
+    """From the activation link printed by `flask accounts create-professional` to the workspace."""
+    suffix = uuid.uuid4().hex[:8]
+    result = app.test_cli_runner().invoke(
+        args=[
+            "accounts",
+            "create-professional",
+            "--identifier",
+            f"dr.{suffix}",
+            "--rpps",
+            f"{int(suffix, 16) % 10**11:011d}",
+            "--first-names",
+            "Paul",
+            "--last-name",
+            "Docteur",
+            "--profession",
+            "medecin",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    link = re.search(r"(/auth/activate/\S+)", result.output)
+    assert link
 
-    submit_password(page, professional)
+    page.goto(link.group(1))
+    expect(page).to_have_url(re.compile(r"/auth/activate$"))  # the token left the address bar
+    heading(page, "Activer votre compte")
+    assert_accessible(page)
+    page.locator("#password").fill("une phrase de passe bien longue")
+    page.locator("#confirm").fill("une phrase de passe bien longue")
+    submit(page)
     expect(page).to_have_url(re.compile(r"/auth/enrol$"))
     heading(page, "Relier votre application d'authentification")
     expect(page.locator(".qr [role=img] svg")).to_be_visible()
@@ -74,7 +100,7 @@ def test_professional_first_sign_in_enrols_totp(app: Flask, page: Page) -> None:
     page.get_by_role("link", name="J'ai noté mes codes, continuer").click()
     expect(page).to_have_url(re.compile(r"/pro/$"))
     heading(page, "Espace professionnel")
-    expect(page.get_by_role("heading", level=2, name="Paul Docteur")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="Dr Paul Docteur")).to_be_visible()
     assert_accessible(page)
 
 

@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 from webapp.extensions import db
 from webapp.models import Account, Agent, OutboxMessage, Patient, Professional
 from webapp.models.account import AccountState, Role, SecondFactor
-from webapp.services import clock, codes, passwords
+from webapp.services import clock, codes, notify, passwords
 from webapp.services.demo import with_key
 
 PASSWORD = "Un-mot-de-passe-solide-42"
@@ -74,8 +74,7 @@ def make_professional(*, enrolled: bool = True, **overrides: object) -> Account:
         )
     )
     if enrolled:
-        codes.new_totp_secret(account)
-        account.totp_confirmed_at = clock.now()
+        codes.link_authenticator(account)
     db.session.commit()
     return account
 
@@ -91,8 +90,7 @@ def make_agent(**overrides: object) -> Account:
             counter="Accueil 1",
         )
     )
-    codes.new_totp_secret(account)
-    account.totp_confirmed_at = clock.now()
+    codes.link_authenticator(account)
     db.session.commit()
     return account
 
@@ -101,6 +99,15 @@ def csrf_from(response: TestResponse) -> str:
     found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
     assert found, "no CSRF token in the page"
     return found.group(1)
+
+
+def secret_from(response: TestResponse) -> str:
+    """The authenticator secret shown as text on an enrolment page."""
+    found = re.search(
+        r'class="secret"[^>]*><code>([A-Z2-7 ]+)</code>', response.get_data(as_text=True)
+    )
+    assert found, "no secret on the page"
+    return found.group(1).replace(" ", "")
 
 
 def last_code(account: Account) -> str:
@@ -112,7 +119,7 @@ def last_code(account: Account) -> str:
         .order_by(OutboxMessage.id.desc())
     ).first()
     assert message is not None, "no sign-in code was queued"
-    found = re.search(r"\b(\d{6})\b", message.body)
+    found = re.search(r"\b(\d{6})\b", notify.message_text(message))
     assert found
     return found.group(1)
 

@@ -9,8 +9,9 @@ import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
-from tests.builders import csrf_from, submit_password
+from tests.builders import csrf_from, secret_from, submit_password
 from webapp.extensions import db
 from webapp.models import Account, Agent, Professional
 from webapp.services import clock, codes, demo
@@ -43,36 +44,74 @@ def _create_professional(app: Flask, identifier: str = "dr.nouveau") -> str:
     return link.group(1)
 
 
-def _activate(client: FlaskClient, token: str, password: str = STRONG) -> object:
-    page = client.get(f"/auth/activate/{token}")
+def _activate(client: FlaskClient, token: str, password: str = STRONG) -> TestResponse:
+    opened = client.get(f"/auth/activate/{token}")
+    assert opened.status_code == HTTPStatus.SEE_OTHER
+    assert opened.headers["Location"] == "/auth/activate"  # the token leaves the address bar
+    page = client.get("/auth/activate")
     assert page.status_code == HTTPStatus.OK
     return client.post(
-        f"/auth/activate/{token}",
+        "/auth/activate",
         data={"password": password, "confirm": password, "csrf_token": csrf_from(page)},
     )
+
+
+def _enrol(client: FlaskClient, code: str | None = None) -> TestResponse:
+    page = client.get("/auth/enrol")
+    assert page.status_code == HTTPStatus.OK
+    code = code or pyotp.TOTP(secret_from(page)).now()
+    return client.post("/auth/enrol", data={"code": code, "csrf_token": csrf_from(page)})
 
 
 def test_professional_activates_then_enrols_totp(app: Flask, client: FlaskClient) -> None:
     token = _create_professional(app)
     response = _activate(client, token)
-    assert response.headers["Location"] == "/auth/enrol"  # type: ignore[attr-defined]
-    account = db.session.scalars(select(Account).where(Account.identifier == "dr.nouveau")).one()
+    assert response.headers["Location"] == "/auth/enrol"
     page = client.get("/auth/enrol")
-    db.session.refresh(account)
-    secret = codes.totp_secret(account)
-    assert secret is not None
-    client.post(
-        "/auth/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)}
-    )
+    assert "<svg" in page.get_data(as_text=True)
+    done = _enrol(client)
+    assert done.status_code == HTTPStatus.OK
+    assert done.get_data(as_text=True).count("<li><code>") == 10
     assert client.get("/pro/").status_code == HTTPStatus.OK
+    account = db.session.scalars(select(Account).where(Account.identifier == "dr.nouveau")).one()
+    assert account.uses_totp and account.state == "active"
 
 
-def test_the_link_works_once(app: Flask, client: FlaskClient) -> None:
+def test_the_secret_reaches_the_account_only_once_proved(app: Flask, client: FlaskClient) -> None:
     token = _create_professional(app)
     _activate(client, token)
-    again = app.test_client().get(f"/auth/activate/{token}")
-    assert again.status_code == HTTPStatus.NOT_FOUND
-    assert "ne fonctionne plus" in again.get_data(as_text=True)
+    first = client.get("/auth/enrol")
+    wrong = client.post("/auth/enrol", data={"code": "000000", "csrf_token": csrf_from(first)})
+    assert wrong.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert secret_from(wrong) == secret_from(first)  # the same app, whatever was mistyped
+    account = db.session.scalars(select(Account).where(Account.identifier == "dr.nouveau")).one()
+    assert account.totp_secret_sealed is None and not account.uses_totp
+
+
+def test_the_link_works_until_the_app_is_linked_then_never(app: Flask, client: FlaskClient) -> None:
+    token = _create_professional(app)
+    _activate(client, token)
+    # the tab was closed before linking the app: the same link starts again
+    again = app.test_client()
+    assert _activate(again, token).headers["Location"] == "/auth/enrol"
+    _enrol(again)
+    later = app.test_client().get(f"/auth/activate/{token}")
+    assert later.status_code == HTTPStatus.NOT_FOUND
+    assert "ne fonctionne plus" in later.get_data(as_text=True)
+    # the first tab's pending state is worth nothing now
+    assert client.get("/auth/enrol").status_code != HTTPStatus.OK
+
+
+def test_a_replayed_cookie_cannot_link_a_second_app(app: Flask, client: FlaskClient) -> None:
+    token = _create_professional(app)
+    _activate(client, token)
+    saved = client.get_cookie("carnet_state")
+    assert saved is not None
+    _enrol(client)
+    thief = app.test_client()
+    thief.set_cookie("carnet_state", saved.value)
+    assert thief.get("/auth/enrol").status_code != HTTPStatus.OK
+    assert thief.get("/pro/").status_code == HTTPStatus.FOUND
 
 
 def test_the_link_expires_after_72_hours(app: Flask, client: FlaskClient) -> None:
@@ -84,15 +123,33 @@ def test_the_link_expires_after_72_hours(app: Flask, client: FlaskClient) -> Non
 def test_weak_password_is_explained_and_nothing_changes(app: Flask, client: FlaskClient) -> None:
     token = _create_professional(app)
     response = _activate(client, token, "motdepasse123")
-    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY  # type: ignore[attr-defined]
-    assert "trop courant" in response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert "trop courant" in response.get_data(as_text=True)
     account = db.session.scalars(select(Account).where(Account.identifier == "dr.nouveau")).one()
     assert account.password_hash is None
 
 
+def test_a_new_link_after_a_lost_phone(app: Flask, client: FlaskClient) -> None:
+    from tests.builders import login_as, make_professional
+
+    pro = make_professional()
+    login_as(client, pro)
+    result = app.test_cli_runner().invoke(args=["accounts", "new-activation-link", pro.identifier])
+    assert result.exit_code == 0, result.output
+    assert client.get("/pro/").status_code == HTTPStatus.FOUND  # its sessions are closed
+    token = re.search(r"/auth/activate/(\S+)", result.output)
+    assert token
+    fresh = app.test_client()
+    _activate(fresh, token.group(1))
+    _enrol(fresh)
+    assert fresh.get("/pro/").status_code == HTTPStatus.OK
+
+
 def test_an_account_awaiting_activation_cannot_sign_in(app: Flask, client: FlaskClient) -> None:
-    _create_professional(app)
-    assert submit_password(client, "dr.nouveau", "").status_code == 422
+    token = _create_professional(app)
+    _activate(client, token)  # password chosen, app not linked yet
+    response = submit_password(app.test_client(), "dr.nouveau", STRONG)
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
 
 
 def test_identifier_and_rpps_are_unique(app: Flask) -> None:

@@ -23,6 +23,7 @@ PUBLIC = {
     "auth.resend",
     "auth.enrol",
     "auth.activate",
+    "auth.open_activation_link",
     "auth.logout",
     "dev.outbox",
 }

@@ -278,39 +278,17 @@ class TestStaff:
         agent = make_agent()
         assert login_as(client, agent).headers["Location"] == "/counter/"
 
-    def test_first_sign_in_enrols_totp_and_gives_recovery_codes(self, client: FlaskClient) -> None:
-        import pyotp
-
-        from webapp.services import codes
-
+    def test_a_staff_account_without_an_app_cannot_sign_in_with_the_password_alone(
+        self, client: FlaskClient
+    ) -> None:
         pro = make_professional(enrolled=False)
         response = submit_password(client, pro.identifier)
-        assert response.headers["Location"] == "/auth/enrol"
-        page = client.get("/auth/enrol")
-        html = page.get_data(as_text=True)
-        assert "<svg" in html and 'class="secret"' in html
-        db.session.expire_all()
-        secret = codes.totp_secret(db.session.get(Account, pro.id))  # type: ignore[arg-type]
-        assert (
-            secret is not None
-            and " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)) in html
+        assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+        assert "nouveau lien d&#39;activation" in response.get_data(as_text=True) or (
+            "nouveau lien d'activation" in response.get_data(as_text=True)
         )
-        done = client.post(
-            "/auth/enrol",
-            data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)},
-        )
-        assert done.status_code == HTTPStatus.OK
-        assert done.get_data(as_text=True).count("<li><code>") == 10
-        assert client.get("/pro/").status_code == HTTPStatus.OK
-
-    def test_a_wrong_enrolment_code_keeps_the_same_secret(self, client: FlaskClient) -> None:
-        pro = make_professional(enrolled=False)
-        submit_password(client, pro.identifier)
-        first = client.get("/auth/enrol")
-        wrong = client.post("/auth/enrol", data={"code": "000000", "csrf_token": csrf_from(first)})
-        assert wrong.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        secret_block = first.get_data(as_text=True).split('class="secret"')[1][:80]
-        assert secret_block in wrong.get_data(as_text=True)
+        assert client.get("/auth/enrol").headers["Location"] == "/auth/login"
+        assert client.get("/pro/").status_code == HTTPStatus.FOUND
 
     def test_recovery_code_replaces_the_app_once_and_warns_by_email(
         self, client: FlaskClient

@@ -7,11 +7,12 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, abort, g, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import errors, htmx
 from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
-        SESSION_COOKIE_NAME="carnet_state",
+        SESSION_COOKIE_NAME="__Host-carnet_state" if settings.secure_cookies else "carnet_state",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -65,6 +66,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         DEBUG=False,
         TESTING=settings.environment == "testing",
     )
+    if settings.proxy_hops:
+        # Behind TLS terminators: take the client's address from X-Forwarded-For, as many
+        # hops deep as configured, so that rate limits and session lists see real clients.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -77,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from webapp import auth_hooks
 
+    app.before_request(_refuse_control_characters)
     auth_hooks.install(app)  # before CSRF: an anonymous visitor is sent to sign in first
     csrf.init_app(app)
     _register_blueprints(app, settings)
@@ -148,6 +156,14 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(counter_bp, url_prefix="/counter")
     if settings.is_development or settings.environment == "testing":
         app.register_blueprint(dev_bp, url_prefix="/dev")
+
+
+def _refuse_control_characters() -> None:
+    """NUL bytes are never typed by a person, and PostgreSQL refuses them in text."""
+    for values in (request.args, request.form):
+        for value in values.values():
+            if "\x00" in value:
+                abort(400)
 
 
 def _select_locale() -> str:

@@ -20,7 +20,7 @@ def install(app: Flask) -> None:
 
 
 def _load_from_cookie(req: Request) -> Account | None:
-    session = sessions.load(req.cookies.get(sessions.COOKIE))
+    session = sessions.load(req.cookies.get(sessions.cookie_name()))
     if session is None:
         return None
     g.user_session = session

@@ -9,6 +9,7 @@ import time
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -24,7 +25,7 @@ def install(app: Flask) -> None:
     app.cli.add_command(accounts_group)
 
 
-@click.group("demo")
+@click.group("demo", cls=AppGroup)
 def demo_group() -> None:
     """Demo data for development."""
 
@@ -68,7 +69,7 @@ def demo_totp(identifier: str) -> None:
     click.echo(codes.current_totp(account))
 
 
-@click.group("outbox")
+@click.group("outbox", cls=AppGroup)
 def outbox_group() -> None:
     """Deliver queued e-mails and SMS."""
 
@@ -95,7 +96,7 @@ def outbox_work(once: bool, interval: float) -> None:
         time.sleep(interval)
 
 
-@click.group("audit")
+@click.group("audit", cls=AppGroup)
 def audit_group() -> None:
     """The access history."""
 
@@ -112,7 +113,7 @@ def audit_verify() -> None:
     click.echo(f"{checked} chain(s) verified, none broken.")
 
 
-@click.group("accounts")
+@click.group("accounts", cls=AppGroup)
 def accounts_group() -> None:
     """Accounts for professionals and counter agents."""
 
@@ -204,6 +205,20 @@ def create_agent(
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     _print_activation(account)
+
+
+@accounts_group.command("new-activation-link")
+@click.argument("identifier")
+def new_activation_link(identifier: str) -> None:
+    """For a lost phone: close the account's app and sessions, print a new activation link."""
+    account = db.session.scalar(select(Account).where(Account.identifier == identifier.lower()))
+    if account is None or account.role == "patient":
+        raise click.ClickException(f"No professional or agent account named {identifier}.")
+    token = accounts.reset_for_new_activation(account)
+    db.session.commit()
+    click.echo(f"Account {account.identifier}: app and sessions closed.")
+    click.echo("Give this one-time link to its owner (valid 72 hours):")
+    click.echo(accounts.activation_url(token))
 
 
 def _print_activation(account: Account) -> None:

@@ -16,6 +16,7 @@ ACTION_LABELS = {
     Action.SIGN_OUT_EVERYWHERE: _l("Déconnexion de tous les appareils"),
     Action.REAUTHENTICATED: _l("Identité confirmée pour une action sensible"),
     Action.AUTHENTICATOR_ENROLLED: _l("Application d'authentification reliée"),
+    Action.AUTHENTICATOR_REMOVED: _l("Application d'authentification retirée"),
     Action.HISTORY_EXPORTED: _l("Historique téléchargé"),
 }
 ACTOR_LABELS = {

@@ -49,6 +49,13 @@ def _key_from_env(name: str) -> bytes | None:
     return key
 
 
+def _proxy_hops() -> int:
+    value = os.environ.get("PROXY_HOPS", "0")
+    if not value.isdigit() or int(value) > 5:
+        raise ConfigurationError("PROXY_HOPS is the number of reverse proxies in front (0 to 5)")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: Environment
@@ -71,6 +78,7 @@ class Settings:
     argon2_parallelism: int = 4
     rate_limits_enabled: bool = True
     max_upload_bytes: int = 20 * 1024 * 1024
+    proxy_hops: int = 0
 
     @property
     def is_development(self) -> bool:
@@ -82,11 +90,15 @@ class Settings:
 
     @classmethod
     def from_env(cls, instance_path: Path | None = None) -> Settings:
-        env_name = os.environ.get("CARNET_ENV", "development")
+        instance = Path(os.environ.get("CARNET_INSTANCE", instance_path or DEFAULT_INSTANCE))
+        # Fail closed: without CARNET_ENV or the file `make run` writes, this is production.
+        marker = instance / "environment"
+        env_name = os.environ.get("CARNET_ENV") or (
+            marker.read_text().strip() if marker.exists() else "production"
+        )
         if env_name not in ("development", "testing", "production"):
             raise ConfigurationError("CARNET_ENV must be development, testing or production")
         environment: Environment = env_name  # type: ignore[assignment]
-        instance = Path(os.environ.get("CARNET_INSTANCE", instance_path or DEFAULT_INSTANCE))
         create = environment != "production"
         keys = {}
         for name, filename in (
@@ -119,6 +131,7 @@ class Settings:
             redis_url=os.environ.get("REDIS_URL") or None,
             public_url=public_url.rstrip("/"),
             mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
+            proxy_hops=_proxy_hops(),
         )
 
     @classmethod

@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.models import Account, ActivationToken, Agent, Professional
 from webapp.models.account import AccountState, Role, SecondFactor
 from webapp.models.base import affected
-from webapp.services import clock, crypto, passwords
+from webapp.services import clock, codes, crypto, passwords, sessions
 from webapp.services.auth import find_account, normalise_identifier
 
 ACTIVATION_LIFETIME = timedelta(hours=72)
@@ -104,20 +104,52 @@ def find_activation(token: str) -> ActivationToken | None:
     return found
 
 
-def activate(activation: ActivationToken, password: str) -> Account:
-    """Set the password, once: a second submission of the same link changes nothing."""
-    used = db.session.execute(
-        update(ActivationToken)
-        .where(ActivationToken.id == activation.id, ActivationToken.used_at.is_(None))
-        .values(used_at=clock.now())
-        .execution_options(synchronize_session=False)
-    )
-    if affected(used) != 1:
-        raise AccountError("activation link already used")
+def set_first_password(activation: ActivationToken, password: str) -> Account:
+    """The first step of activation; the account opens only once an app is linked."""
     account = db.session.get(Account, activation.account_id)
     assert account is not None
     account.password_hash = passwords.hash_password(password)
     account.password_changed_at = clock.now()
-    account.state = AccountState.ACTIVE
     db.session.flush()
     return account
+
+
+def complete_activation(activation: ActivationToken, account: Account) -> None:
+    """Spend the link, once: a second tab or a replayed cookie finds it used and changes nothing."""
+    used = db.session.execute(
+        update(ActivationToken)
+        .where(
+            ActivationToken.id == activation.id,
+            ActivationToken.used_at.is_(None),
+            ActivationToken.expires_at > clock.now(),
+        )
+        .values(used_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if affected(used) != 1:
+        raise AccountError("activation link already used or expired")
+    account.state = AccountState.ACTIVE
+    db.session.flush()
+
+
+def live_activation(activation_id: int | None, account: Account) -> ActivationToken | None:
+    if activation_id is None:
+        return None
+    found = db.session.get(ActivationToken, activation_id)
+    if (
+        found is None
+        or found.account_id != account.id
+        or found.used_at is not None
+        or found.expires_at <= clock.now()
+    ):
+        return None
+    return found
+
+
+def reset_for_new_activation(account: Account) -> str:
+    """A lost phone: the account closes, its app and sessions stop, a new link is issued."""
+    account.state = AccountState.PENDING_ACTIVATION
+    codes.remove_authenticator(account)
+    account.second_factor = SecondFactor.TOTP
+    sessions.revoke_all(account)
+    return issue_activation(account)

@@ -28,6 +28,7 @@ class Action(StrEnum):
     SIGN_OUT_EVERYWHERE = "sign_out_everywhere"
     REAUTHENTICATED = "reauthenticated"
     AUTHENTICATOR_ENROLLED = "authenticator_enrolled"
+    AUTHENTICATOR_REMOVED = "authenticator_removed"
     HISTORY_EXPORTED = "history_exported"
 
 

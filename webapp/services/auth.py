@@ -31,6 +31,8 @@ def check_password(identifier: str, password: str) -> Account | None:
     account = find_account(identifier)
     usable = account is not None and account.state == AccountState.ACTIVE
     stored = account.password_hash if (account is not None and usable) else None
+    # Nothing is written yet: end the read so that the slow hash holds no database lock.
+    db.session.commit()
     if not passwords.verify(stored, password):
         if account is not None and account.patient is not None and usable:
             record_access(
@@ -76,7 +78,7 @@ class FactorResult(StrEnum):
 
 
 def check_second_factor(account: Account, code: str) -> FactorResult:
-    if codes.looks_like_recovery_code(code):
+    if codes.looks_like_recovery_code(code) and account.uses_totp:
         if codes.burn_recovery_code(account, code):
             notify.enqueue(account, "recovery_code_used", when=clock.now())
             if account.patient is not None:

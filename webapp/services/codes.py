@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import timedelta
 
 import pyotp
 import segno
+from cryptography.exceptions import InvalidTag
 from markupsafe import Markup
 from sqlalchemy import or_, select, update
 
 from webapp.extensions import db
 from webapp.models import Account, OneTimeCode, RecoveryCode
+from webapp.models.account import SecondFactor
 from webapp.models.base import affected
 from webapp.services import clock, crypto, passwords
 
@@ -82,11 +85,32 @@ def consume_code(account: Account, purpose: str, code: str) -> bool:
 # --- TOTP -----------------------------------------------------------------------------------
 
 
-def new_totp_secret(account: Account) -> str:
-    secret = pyotp.random_base32()
+def new_totp_secret() -> str:
+    """A secret for an app being linked; it reaches the account only once a code proves it."""
+    return pyotp.random_base32()
+
+
+def seal_setup_secret(secret: str) -> str:
+    """The secret being linked, sealed for the signed session cookie (never in clear there)."""
+    return base64.urlsafe_b64encode(crypto.seal("totp-setup", secret.encode())).decode()
+
+
+def open_setup_secret(sealed: object) -> str | None:
+    if not isinstance(sealed, str):
+        return None
+    try:
+        return crypto.unseal("totp-setup", base64.urlsafe_b64decode(sealed)).decode()
+    except (ValueError, InvalidTag):
+        return None
+
+
+def link_authenticator(account: Account, secret: str | None = None) -> str:
+    """Link an app without a confirming code (demo data and tests only)."""
+    secret = secret or new_totp_secret()
     account.totp_secret_sealed = crypto.seal("totp", secret.encode())
-    account.totp_confirmed_at = None
+    account.totp_confirmed_at = clock.now()
     account.totp_last_step = None
+    account.second_factor = SecondFactor.TOTP
     return secret
 
 
@@ -127,7 +151,7 @@ def verify_totp(account: Account, code: str) -> bool:
     """
     secret = totp_secret(account)
     code = normalise(code)
-    if secret is None or len(code) != 6 or not code.isdigit():
+    if secret is None or not account.uses_totp or len(code) != 6 or not code.isdigit():
         return False
     step = _matching_step(secret, code)
     if step is None:
@@ -213,10 +237,30 @@ def remaining_recovery_codes(account: Account) -> int:
     )
 
 
-def confirm_enrolment(account: Account, code: str) -> list[str] | None:
-    """Finish linking an authenticator app: a valid code confirms it and brings recovery codes."""
-    if not verify_totp(account, code):
+def confirm_enrolment(account: Account, secret: str, code: str) -> list[str] | None:
+    """Link the app whose secret was shown, once a code from it proves the link.
+
+    The app replaces any earlier one, and 10 new recovery codes replace the old ones.
+    """
+    code = normalise(code)
+    step = _matching_step(secret, code) if len(code) == 6 and code.isdigit() else None
+    if step is None:
         return None
+    account.totp_secret_sealed = crypto.seal("totp", secret.encode())
     account.totp_confirmed_at = clock.now()
-    account.second_factor = "totp"
+    account.totp_last_step = step
+    account.second_factor = SecondFactor.TOTP
     return issue_recovery_codes(account)
+
+
+def remove_authenticator(account: Account) -> None:
+    """Back to codes by e-mail: the app's secret and every unused recovery code stop working."""
+    account.totp_secret_sealed = None
+    account.totp_confirmed_at = None
+    account.totp_last_step = None
+    account.second_factor = SecondFactor.EMAIL
+    db.session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=clock.now())
+    )

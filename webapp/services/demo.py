@@ -110,8 +110,7 @@ def _account(identifier: str, role: Role, email: str) -> tuple[Account, bool]:
     db.session.add(account)
     db.session.flush()
     if role != Role.PATIENT:
-        codes.new_totp_secret(account)
-        account.totp_confirmed_at = clock.now()
+        codes.link_authenticator(account)
     return account, True
 
 

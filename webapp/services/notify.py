@@ -6,6 +6,7 @@ its message; if the mail server is down, the row waits and is retried with backo
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import smtplib
@@ -14,7 +15,6 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -30,8 +30,23 @@ from webapp.services import clock, crypto
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
-CLAIM_SECONDS = 120
+CLAIM_SECONDS = 300
 WIPED = "[effacé après l'envoi]"
+SEALED_PREFIX = "sealed:"
+
+
+def _seal_body(body: str) -> str:
+    """A body holding a one-time secret is kept encrypted until it is delivered."""
+    sealed = crypto.seal("outbox-body", body.encode())
+    return SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode()
+
+
+def message_text(message: OutboxMessage) -> str:
+    """The body as the recipient reads it."""
+    if not message.body.startswith(SEALED_PREFIX):
+        return message.body
+    sealed = base64.urlsafe_b64decode(message.body[len(SEALED_PREFIX) :])
+    return crypto.unseal("outbox-body", sealed).decode()
 
 
 def _render(kind: str, language: str, context: dict[str, object]) -> tuple[str, str]:
@@ -62,7 +77,7 @@ def enqueue(
         recipient=recipient,
         account_id=account.id,
         subject=subject,
-        body=body,
+        body=_seal_body(body) if sensitive else body,
         sensitive=sensitive,
         status=OutboxStatus.PENDING,
         attempts=0,
@@ -97,8 +112,10 @@ class SmtpSender:
         email["From"] = self.mail_from
         email["To"] = message.recipient
         email["Subject"] = message.subject
-        email["Message-ID"] = make_msgid(idstring=f"carnet-{message.id}")
-        email.set_content(message.body)
+        # The same id on every attempt, so that a retried message can be recognised.
+        domain = urlsplit(crypto.settings().public_url).hostname or "carnet.invalid"
+        email["Message-ID"] = f"<carnet-outbox-{message.id}@{domain}>"
+        email.set_content(message_text(message))
         port = parts.port or (465 if parts.scheme == "smtps" else 25)
         try:
             if parts.scheme == "smtps":
@@ -126,7 +143,7 @@ class HttpSmsSender:
     timeout: float = 10.0
 
     def send(self, message: OutboxMessage) -> OutboxStatus:
-        data = json.dumps({"to": message.recipient, "text": message.body}).encode()
+        data = json.dumps({"to": message.recipient, "text": message_text(message)}).encode()
         request = urllib.request.Request(
             self.url, data=data, headers={"Content-Type": "application/json"}, method="POST"
         )
@@ -213,7 +230,7 @@ def deliver_due(worker: str, limit: int = 50) -> int:
         assert message is not None
         try:
             status = sender_for(message.channel).send(message)
-        except DeliveryError as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is one failed attempt, never a stuck row
             attempts = message.attempts + 1
             gave_up = attempts >= MAX_ATTEMPTS
             log.warning("outbox message %s not delivered: %s", message.id, exc)
@@ -225,6 +242,7 @@ def deliver_due(worker: str, limit: int = 50) -> int:
                     "last_error": str(exc)[:500],
                     "next_attempt_at": clock.now() + backoff(attempts),
                     "status": OutboxStatus.FAILED if gave_up else OutboxStatus.PENDING,
+                    **({"body": WIPED} if gave_up and message.sensitive else {}),
                 },
             )
             continue

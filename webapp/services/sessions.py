@@ -12,10 +12,18 @@ from user_agents import parse as parse_user_agent
 
 from webapp.extensions import db
 from webapp.models import Account, Role, UserSession
+from webapp.models.account import AccountState
 from webapp.models.base import affected
 from webapp.services import clock, crypto
 
 COOKIE = "carnet_sid"
+
+
+def cookie_name() -> str:
+    """`__Host-` in production: a sibling subdomain cannot plant or read it."""
+    return f"__Host-{COOKIE}" if crypto.settings().secure_cookies else COOKIE
+
+
 TOUCH_EVERY = timedelta(seconds=60)
 
 
@@ -64,6 +72,10 @@ def load(token: str | None) -> UserSession | None:
         select(UserSession).where(UserSession.token_digest == _digest(token))
     )
     if session is None or session.revoked_at is not None:
+        return None
+    if session.account.state != AccountState.ACTIVE:
+        revoke(session)
+        db.session.commit()
         return None
     now = clock.now()
     absolute = timedelta(hours=crypto.settings().absolute_hours)

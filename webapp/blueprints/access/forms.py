@@ -8,6 +8,11 @@ from wtforms.validators import Optional, ValidationError
 from webapp.labels import ACTION_LABELS, ACTOR_LABELS
 
 
+def _plausible(field: DateField) -> None:
+    if field.data and not 1900 <= field.data.year <= 2100:
+        raise ValidationError(_l("Choisissez une date entre 1900 et 2100."))
+
+
 class HistoryFilterForm(FlaskForm):
     class Meta:
         csrf = False
@@ -29,6 +34,10 @@ class HistoryFilterForm(FlaskForm):
     )
     until = DateField(_l("Au"), validators=[Optional()], description=_l("Date de fin, incluse"))
 
+    def validate_since(self, field: DateField) -> None:
+        _plausible(field)
+
     def validate_until(self, field: DateField) -> None:
+        _plausible(field)
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError(_l("La date de fin doit suivre la date de début."))

@@ -12,6 +12,7 @@ from webapp.blueprints.access import bp
 from webapp.blueprints.access.forms import HistoryFilterForm
 from webapp.extensions import db
 from webapp.models import AccessEvent, Patient
+from webapp.paging import requested_page
 from webapp.security import current_account, require_recent_auth
 from webapp.services import access, clock
 from webapp.services.audit import Action, record_access
@@ -47,7 +48,7 @@ def _filtered_query(form: HistoryFilterForm) -> tuple[Select[AccessEvent], Patie
 def history() -> ResponseReturnValue:
     form = HistoryFilterForm(request.args)
     query, _patient = _filtered_query(form)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = requested_page()
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     events = db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     pages = max((int(total or 0) + PAGE_SIZE - 1) // PAGE_SIZE, 1)

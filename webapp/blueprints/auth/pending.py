@@ -1,6 +1,9 @@
 """The state between a correct password and the second factor, kept in the signed cookie.
 
-It names the account and what the second factor will open; it expires after 10 minutes.
+It names the account and what the second factor will open; it expires after 10 minutes and
+is worth nothing without a fresh second factor (codes are single use, TOTP steps too). The
+secret of an app being linked travels sealed beside it, never stored on the account before
+a code proves the link.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from enum import StrEnum
 from flask import session
 
 from webapp.extensions import db
-from webapp.models import Account
-from webapp.services import clock
+from webapp.models import Account, ActivationToken
+from webapp.models.account import AccountState
+from webapp.services import clock, codes
 
 LIFETIME_SECONDS = 600
 KEY = "pending_sign_in"
+SETUP_KEY = "totp_setup"
+ACTIVATION_KEY = "activation"
 
 
 class Purpose(StrEnum):
@@ -31,14 +37,21 @@ class Pending:
     next: str
     started: float
     channel: str | None = None
+    activation_id: int | None = None
 
 
-def begin(account: Account, purpose: Purpose, next_url: str, channel: str | None = None) -> None:
-    keep_language = session.get("lang")
+def begin(
+    account: Account,
+    purpose: Purpose,
+    next_url: str,
+    channel: str | None = None,
+    *,
+    activation_id: int | None = None,
+) -> None:
     session.clear()
-    if keep_language:
-        session["lang"] = keep_language
-    session[KEY] = asdict(Pending(account.id, purpose, next_url, clock.now().timestamp(), channel))
+    session[KEY] = asdict(
+        Pending(account.id, purpose, next_url, clock.now().timestamp(), channel, activation_id)
+    )
 
 
 def load() -> tuple[Pending, Account] | None:
@@ -53,10 +66,45 @@ def load() -> tuple[Pending, Account] | None:
         end()
         return None
     account = db.session.get(Account, pending.account_id)
-    if account is None:
+    expected = (
+        AccountState.PENDING_ACTIVATION if pending.purpose == Purpose.ENROL else AccountState.ACTIVE
+    )
+    if account is None or account.state != expected:
+        end()
         return None
     return pending, account
 
 
 def end() -> None:
     session.pop(KEY, None)
+    session.pop(SETUP_KEY, None)
+
+
+def setup_secret() -> str:
+    """The secret of the app being linked in this browser: the same one until it is proved."""
+    secret = codes.open_setup_secret(session.get(SETUP_KEY))
+    if secret is None:
+        secret = codes.new_totp_secret()
+        session[SETUP_KEY] = codes.seal_setup_secret(secret)
+    return secret
+
+
+def drop_setup_secret() -> None:
+    session.pop(SETUP_KEY, None)
+
+
+def hold_activation(activation_id: int) -> None:
+    session.clear()
+    session[ACTIVATION_KEY] = {"id": activation_id, "at": clock.now().timestamp()}
+
+
+def held_activation() -> ActivationToken | None:
+    raw = session.get(ACTIVATION_KEY)
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
+        return None
+    if clock.now().timestamp() - float(raw.get("at", 0)) > 3600:
+        return None
+    found = db.session.get(ActivationToken, raw["id"])
+    if found is None or found.used_at is not None or found.expires_at <= clock.now():
+        return None
+    return found

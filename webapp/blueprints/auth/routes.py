@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from webapp.blueprints.auth import bp, pending
@@ -43,7 +44,7 @@ def _home_for(account: Account) -> str:
 
 def _set_session_cookie(response: Response, token: str) -> Response:
     response.set_cookie(
-        sessions.COOKIE,
+        sessions.cookie_name(),
         token,
         httponly=True,
         secure=settings().secure_cookies,
@@ -64,19 +65,18 @@ def login() -> ResponseReturnValue:
     next_url = safe_next(request.args.get("next"), "")
     if form.validate_on_submit():
         account = auth.check_password(form.identifier.data or "", form.password.data or "")
-        if account is not None:
-            if auth.needs_totp_enrolment(account):
-                pending.begin(account, Purpose.ENROL, next_url)
-                db.session.commit()
-                return redirect(url_for("auth.enrol"), 303)
+        if account is not None and auth.needs_totp_enrolment(account):
+            form.password.errors = [_NO_APP_LINKED]
+        elif account is not None:
             channel = auth.send_code(account)
             pending.begin(account, Purpose.SIGN_IN, next_url, channel)
             db.session.commit()
             return redirect(url_for("auth.verify"), 303)
-        db.session.commit()  # keeps the record of the refused attempt
-        form.password.errors = [
-            _("Identifiant ou mot de passe incorrect. Vérifiez-les et réessayez.")
-        ]
+        else:
+            db.session.commit()  # keeps the record of the refused attempt
+            form.password.errors = [
+                _("Identifiant ou mot de passe incorrect. Vérifiez-les et réessayez.")
+            ]
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, next_url=next_url), status
 
@@ -129,6 +129,12 @@ def resend() -> ResponseReturnValue:
     return redirect(url_for("auth.verify"), 303)
 
 
+_NO_APP_LINKED = _l(
+    "Aucune application d'authentification n'est reliée à ce compte. Demandez un nouveau lien "
+    "d'activation à la personne qui gère les comptes de votre établissement."
+)
+
+
 def _masked(account: Account) -> str:
     channel = auth.code_channel(account)
     if channel == "email" and account.email:
@@ -143,18 +149,26 @@ def _masked(account: Account) -> str:
 @public
 @limiter.limit("6 per minute;30 per hour", key_func=_pending_key, methods=["POST"])
 def enrol() -> ResponseReturnValue:
+    """The second step of activation: link an app. Only a live activation link leads here."""
     found = pending.load()
     if found is None or found[0].purpose != Purpose.ENROL:
         return redirect(url_for("auth.login"), 303)
     state, account = found
-    secret = codes.totp_secret(account) if account.totp_secret_sealed else None
-    if secret is None:
-        secret = codes.new_totp_secret(account)
-        db.session.commit()
+    activation = accounts.live_activation(state.activation_id, account)
+    if activation is None:
+        pending.end()
+        return render_template("auth/activation_invalid.html"), 404
+    secret = pending.setup_secret()
     form = CodeForm()
     if form.validate_on_submit():
-        recovery = codes.confirm_enrolment(account, form.code.data or "")
+        recovery = codes.confirm_enrolment(account, secret, form.code.data or "")
         if recovery is not None:
+            try:
+                accounts.complete_activation(activation, account)
+            except accounts.AccountError:
+                db.session.rollback()
+                pending.end()
+                return render_template("auth/activation_invalid.html"), 404
             token = auth.open_session(account, request_device())
             db.session.commit()
             pending.end()
@@ -170,23 +184,30 @@ def enrol() -> ResponseReturnValue:
     ), status
 
 
-@bp.route("/activate/<token>", methods=["GET", "POST"])
+@bp.get("/activate/<token>")
 @public
-@limiter.limit("10 per minute", methods=["POST"])
-def activate(token: str) -> ResponseReturnValue:
+@limiter.limit("20 per minute")
+def open_activation_link(token: str) -> ResponseReturnValue:
+    """Move the one-time token out of the address bar, logs and Referer headers at once."""
     activation = accounts.find_activation(token)
     if activation is None:
         return render_template("auth/activation_invalid.html"), 404
-    account = db.session.get(Account, activation.account_id)
-    assert account is not None
+    pending.hold_activation(activation.id)
+    return redirect(url_for("auth.activate"), 303)
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per minute", methods=["POST"])
+def activate() -> ResponseReturnValue:
+    activation = pending.held_activation()
+    account = db.session.get(Account, activation.account_id) if activation else None
+    if activation is None or account is None:
+        return render_template("auth/activation_invalid.html"), 404
     form = NewPasswordForm()
     if form.validate_on_submit() and form.check_policy((account.identifier,)):
-        try:
-            accounts.activate(activation, form.password.data or "")
-        except accounts.AccountError:
-            db.session.rollback()
-            return render_template("auth/activation_invalid.html"), 404
-        pending.begin(account, Purpose.ENROL, "")
+        accounts.set_first_password(activation, form.password.data or "")
+        pending.begin(account, Purpose.ENROL, "", activation_id=activation.id)
         db.session.commit()
         flash(
             _("Mot de passe enregistré. Reliez maintenant votre application d'authentification."),
@@ -228,5 +249,5 @@ def logout() -> ResponseReturnValue:
     pending.end()
     flash(_("Vous êtes déconnecté. À bientôt."), "success")
     response = redirect(url_for("auth.login"), 303)
-    response.delete_cookie(sessions.COOKIE, path="/")
+    response.delete_cookie(sessions.cookie_name(), path="/")
     return response

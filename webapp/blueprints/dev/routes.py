@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from webapp.blueprints.dev import bp
 from webapp.extensions import db
 from webapp.models import OutboxMessage
+from webapp.paging import requested_page
 from webapp.security import public
+from webapp.services import notify
 from webapp.services.crypto import settings
 
 PAGE = 25
@@ -20,7 +22,7 @@ PAGE = 25
 def outbox() -> ResponseReturnValue:
     if not settings().is_development:
         abort(404)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = requested_page()
     messages = db.session.scalars(
         select(OutboxMessage)
         .order_by(OutboxMessage.id.desc())
@@ -28,5 +30,8 @@ def outbox() -> ResponseReturnValue:
         .limit(PAGE + 1)
     ).all()
     return render_template(
-        "dev/outbox.html", messages=messages[:PAGE], page=page, has_next=len(messages) > PAGE
+        "dev/outbox.html",
+        messages=[(m, notify.message_text(m)) for m in messages[:PAGE]],
+        page=page,
+        has_next=len(messages) > PAGE,
     )

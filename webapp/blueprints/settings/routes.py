@@ -5,13 +5,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp.blueprints.auth import pending
 from webapp.blueprints.auth.forms import CodeForm
 from webapp.blueprints.settings import bp
 from webapp.extensions import db
 from webapp.models import UserSession
-from webapp.models.account import Role, SecondFactor
+from webapp.models.account import Role
 from webapp.security import current_account, current_session, require_recent_auth
-from webapp.services import access, codes, sessions
+from webapp.services import access, clock, codes, notify, sessions
 from webapp.services.audit import Action, record_access
 
 
@@ -34,7 +35,7 @@ def index() -> ResponseReturnValue:
     )
 
 
-@bp.post("/sessions/<int:session_id>/end")
+@bp.post("/sessions/<int(max=2147483647):session_id>/end")
 def end_session(session_id: int) -> ResponseReturnValue:
     account = current_account()
     target = db.session.scalar(
@@ -51,7 +52,7 @@ def end_session(session_id: int) -> ResponseReturnValue:
     db.session.commit()
     if target.id == current_session().id:
         response = redirect(url_for("auth.login"), 303)
-        response.delete_cookie(sessions.COOKIE, path="/")
+        response.delete_cookie(sessions.cookie_name(), path="/")
         flash(_("Cette session est fermée. Vous êtes déconnecté."), "success")
         return response
     flash(_("La session a été fermée. Cet appareil devra se reconnecter."), "success")
@@ -67,7 +68,7 @@ def end_all_sessions() -> ResponseReturnValue:
     db.session.commit()
     flash(_("Vous êtes déconnecté de tous vos appareils, celui-ci compris."), "success")
     response = redirect(url_for("auth.login"), 303)
-    response.delete_cookie(sessions.COOKIE, path="/")
+    response.delete_cookie(sessions.cookie_name(), path="/")
     return response
 
 
@@ -79,16 +80,14 @@ def authenticator() -> ResponseReturnValue:
     if account.role != Role.PATIENT or account.uses_totp:
         return redirect(url_for("settings.index"), 303)
     form = CodeForm()
-    secret = codes.totp_secret(account)
-    if secret is None:
-        secret = codes.new_totp_secret(account)
-        db.session.commit()
+    secret = pending.setup_secret()
     if form.validate_on_submit():
-        recovery = codes.confirm_enrolment(account, form.code.data or "")
+        recovery = codes.confirm_enrolment(account, secret, form.code.data or "")
         if recovery is not None:
             assert account.patient is not None
             record_access(account.patient, account, Action.AUTHENTICATOR_ENROLLED)
             db.session.commit()
+            pending.drop_setup_secret()
             return render_template(
                 "auth/recovery_codes.html", codes=recovery, next_url=url_for("settings.index")
             )
@@ -107,9 +106,10 @@ def authenticator() -> ResponseReturnValue:
 def remove_authenticator() -> ResponseReturnValue:
     account = current_account()
     if account.role == Role.PATIENT and account.uses_totp:
-        account.totp_secret_sealed = None
-        account.totp_confirmed_at = None
-        account.second_factor = SecondFactor.EMAIL
+        codes.remove_authenticator(account)
+        assert account.patient is not None
+        record_access(account.patient, account, Action.AUTHENTICATOR_REMOVED)
+        notify.enqueue(account, "authenticator_removed", when=clock.now())
         db.session.commit()
         flash(_("Vos codes de connexion vous seront de nouveau envoyés par e-mail."), "success")
     return redirect(url_for("settings.index"), 303)
