@@ -11,7 +11,15 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from webapp.extensions import db
-from webapp.models import Account, Agent, OutboxMessage, Patient, Professional
+from webapp.models import (
+    Account,
+    Agent,
+    Authorisation,
+    Document,
+    OutboxMessage,
+    Patient,
+    Professional,
+)
 from webapp.models.account import AccountState, Role, SecondFactor
 from webapp.services import clock, codes, notify, passwords
 from webapp.services.demo import with_key
@@ -57,7 +65,13 @@ def make_patient(**overrides: object) -> Account:
     return account
 
 
-def make_professional(*, enrolled: bool = True, **overrides: object) -> Account:
+def make_professional(
+    *,
+    enrolled: bool = True,
+    profession: str = "medecin",
+    specialty: str | None = "medecine_generale",
+    **overrides: object,
+) -> Account:
     account = _account(Role.PROFESSIONAL, **overrides)
     n = next(_counter)
     db.session.add(
@@ -66,8 +80,8 @@ def make_professional(*, enrolled: bool = True, **overrides: object) -> Account:
             rpps=f"{n:011d}",
             first_names="Paul",
             last_name=f"Docteur{n}",
-            profession="medecin",
-            specialty="medecine_generale",
+            profession=profession,
+            specialty=specialty,
             structure="Cabinet Test",
             city="Lyon",
             samu_regulator=False,
@@ -152,3 +166,61 @@ def login_as(client: FlaskClient, account: Account) -> TestResponse:
     done = submit_code(client, second_factor_code(account))
     assert done.status_code == 303
     return done
+
+
+def make_document(patient: Account, **overrides: object) -> Document:
+    """A document row (its file is not needed by the policy)."""
+    assert patient.patient is not None
+    n = next(_counter)
+    values: dict[str, object] = {
+        "patient_id": patient.patient.id,
+        "title": f"Document {n}",
+        "category": "biologie",
+        "type_code": "11502-2",
+        "care_date": date(2026, 1, 15),
+        "author_kind": "patient",
+        "author_account_id": patient.id,
+        "author_label": "Alice",
+        "deposited_at": clock.now(),
+        "size": 10,
+        "sha256": "0" * 64,
+        "media_type": "application/pdf",
+        "blob_id": f"{n:032x}",
+        "key_id": "0" * 16,
+        "wrapped_key": b"x",
+        "state": "current",
+        "version": 1,
+    }
+    values.update(overrides)
+    document = Document(**values)
+    db.session.add(document)
+    db.session.flush()
+    if document.series_id is None:
+        document.series_id = document.id
+    db.session.commit()
+    return document
+
+
+def authorise(
+    professional: Account,
+    patient: Account,
+    *,
+    kind: str = "authorised",
+    traitant: bool = False,
+    **overrides: object,
+) -> Authorisation:
+    assert professional.professional is not None and patient.patient is not None
+    values: dict[str, object] = {
+        "patient_id": patient.patient.id,
+        "professional_id": professional.professional.id,
+        "kind": kind,
+        "traitant_rights": traitant,
+        "is_medecin_traitant": traitant,
+        "granted_by": "patient",
+        "since": clock.now(),
+    }
+    values.update(overrides)
+    row = Authorisation(**values)
+    db.session.add(row)
+    db.session.commit()
+    return row

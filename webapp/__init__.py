@@ -45,6 +45,9 @@ CSP = (
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
+    from webapp.services import catalogue
+
+    catalogue.current()  # the matrix and value sets are checked at start, not on first use
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.extensions["carnet.settings"] = settings
     app.config.update(

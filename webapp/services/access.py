@@ -1,8 +1,10 @@
 """The one access policy. Every route asks it; nothing else decides who sees what.
 
-This first version knows the actors and resources that exist now (accounts, the access
-history, the workspaces). Documents, authorisations and the matrix extend the same
-`decide`, in the order of SPEC §4.1.
+`decide(actor, permission, resource, mode)` follows the order of SPEC §4.1:
+1. the record's state, 2. the patient's blocks, 3. the mode, 4. an authorisation in force or
+the médecin traitant's rights, 5. the access matrix (data, services.catalogue), 6. the
+document's flags, 7. authorship (an author always sees what they deposited, unless blocked).
+Lists are built here too, filtered in SQL by the same rules.
 """
 
 from __future__ import annotations
@@ -13,10 +15,22 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask import abort
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, or_, select, true
 
-from webapp.models import AccessEvent, Account, Patient, Role
+from webapp.extensions import db
+from webapp.models import (
+    AccessEvent,
+    Account,
+    Authorisation,
+    AuthorisationKind,
+    Document,
+    DocumentState,
+    Patient,
+    Professional,
+    Role,
+)
 from webapp.models.account import RecordState
+from webapp.services import catalogue, clock
 
 
 class Permission(StrEnum):
@@ -25,6 +39,13 @@ class Permission(StrEnum):
     PRO_WORKSPACE = "workspace:pro"
     COUNTER_WORKSPACE = "workspace:counter"
     DASHBOARD_PATIENT = "dashboard:patient"
+    DOCUMENT_LIST = "document:list"
+    DOCUMENT_CREATE = "document:create"
+    DOCUMENT_READ = "document:read"
+    DOCUMENT_DOWNLOAD = "document:download"
+    DOCUMENT_REPLACE = "document:replace"
+    DOCUMENT_MASK = "document:mask"
+    DOCUMENT_DELETE = "document:delete"
 
 
 class Mode(StrEnum):
@@ -42,44 +63,185 @@ class Decision:
         return self.allowed
 
 
-ALLOW_OWN = Decision(True, "own_record")
-DENY = Decision(False, "no_rule")
+def allow(reason: str) -> Decision:
+    return Decision(True, reason)
 
-# Permissions that concern the signed-in person's own account, whatever the role.
+
+def deny(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """What a professional is to a patient, from the authorisations in force."""
+
+    authorised: bool = False
+    blocked: bool = False
+    traitant_rights: bool = False
+
+
+NONE = Relation()
 _OWN_ACCOUNT = {Permission.SETTINGS_MANAGE}
 _WORKSPACE_ROLE = {
     Permission.PRO_WORKSPACE: Role.PROFESSIONAL,
     Permission.COUNTER_WORKSPACE: Role.AGENT,
     Permission.DASHBOARD_PATIENT: Role.PATIENT,
 }
-_PATIENT_OWN = {Permission.HISTORY_READ}
+_ON_PATIENT = {
+    Permission.HISTORY_READ,
+    Permission.DOCUMENT_LIST,
+    Permission.DOCUMENT_CREATE,
+}
+_ON_DOCUMENT = {
+    Permission.DOCUMENT_READ,
+    Permission.DOCUMENT_DOWNLOAD,
+    Permission.DOCUMENT_REPLACE,
+    Permission.DOCUMENT_MASK,
+    Permission.DOCUMENT_DELETE,
+}
+_PATIENT_ONLY = {Permission.HISTORY_READ, Permission.DOCUMENT_MASK, Permission.DOCUMENT_DELETE}
+
+
+def relation(professional: Professional, patient: Patient) -> Relation:
+    """One query: the authorisations in force between this professional and this patient."""
+    now = clock.now()
+    rows = db.session.scalars(
+        select(Authorisation).where(
+            Authorisation.patient_id == patient.id,
+            Authorisation.professional_id == professional.id,
+            Authorisation.revoked_at.is_(None),
+            or_(Authorisation.until.is_(None), Authorisation.until > now),
+        )
+    ).all()
+    blocked = any(row.kind == AuthorisationKind.BLOCKED for row in rows)
+    authorised = [row for row in rows if row.kind == AuthorisationKind.AUTHORISED]
+    return Relation(
+        authorised=bool(authorised),
+        blocked=blocked,
+        traitant_rights=any(row.traitant_rights for row in authorised),
+    )
 
 
 def decide(
     actor: Account | None,
     permission: Permission,
-    resource: Patient | None = None,
+    resource: Patient | Document | None = None,
     mode: Mode = Mode.NORMAL,
 ) -> Decision:
     if actor is None:
-        return Decision(False, "anonymous")
+        return deny("anonymous")
     if permission in _OWN_ACCOUNT:
-        return Decision(True, "own_account")
+        return allow("own_account")
     if permission in _WORKSPACE_ROLE:
-        if actor.role == _WORKSPACE_ROLE[permission]:
-            return Decision(True, "role")
-        return Decision(False, "wrong_role")
-    if permission in _PATIENT_OWN:
-        if resource is None or actor.patient is None or actor.patient.id != resource.id:
-            return Decision(False, "not_own_record")
-        if resource.record_state in (RecordState.DELETED,):
-            return Decision(False, "record_deleted")
-        return ALLOW_OWN
-    return DENY
+        return allow("role") if actor.role == _WORKSPACE_ROLE[permission] else deny("wrong_role")
+    if isinstance(resource, Document):
+        if permission not in _ON_DOCUMENT:
+            return deny("no_rule")
+        patient = db.session.get(Patient, resource.patient_id)
+        assert patient is not None
+        return _decide_on(actor, permission, patient, resource, mode)
+    if isinstance(resource, Patient) and permission in _ON_PATIENT:
+        return _decide_on(actor, permission, resource, None, mode)
+    return deny("no_rule")
+
+
+def _decide_on(
+    actor: Account, permission: Permission, patient: Patient, doc: Document | None, mode: Mode
+) -> Decision:
+    if actor.role == Role.PATIENT:
+        return _for_holder(actor, permission, patient, doc)
+    if actor.role == Role.PROFESSIONAL and actor.professional is not None:
+        pro = actor.professional
+        return decide_for_professional(
+            pro, actor.id, permission, patient, doc, relation(pro, patient), mode
+        )
+    if actor.role == Role.AGENT:
+        return deny("agent_no_medical_content")
+    return deny("no_rule")
+
+
+def _for_holder(
+    actor: Account, permission: Permission, patient: Patient, doc: Document | None
+) -> Decision:
+    if actor.patient is None or actor.patient.id != patient.id:
+        return deny("not_own_record")
+    if patient.record_state == RecordState.DELETED:
+        return deny("record_deleted")
+    if doc is None:
+        return allow("own_record")
+    if doc.state == DocumentState.DELETED:
+        return deny("document_deleted")
+    if permission in (Permission.DOCUMENT_READ, Permission.DOCUMENT_DOWNLOAD) and is_held(doc):
+        return deny("held_for_announcement")
+    if permission == Permission.DOCUMENT_REPLACE and doc.author_account_id != actor.id:
+        return deny("not_author")
+    if permission in (Permission.DOCUMENT_REPLACE, Permission.DOCUMENT_MASK) and (
+        doc.state != DocumentState.CURRENT
+    ):
+        return deny("not_current_version")
+    return allow("own_record")
+
+
+def is_held(doc: Document) -> bool:
+    held = doc.hidden_from_patient_until
+    return held is not None and held > clock.now()
+
+
+def decide_for_professional(
+    pro: Professional,
+    account_id: int | None,
+    permission: Permission,
+    patient: Patient,
+    doc: Document | None,
+    link: Relation,
+    mode: Mode = Mode.NORMAL,
+) -> Decision:
+    """Rules 1 to 7 for a professional; also used to explain who can see a document."""
+    if permission in _PATIENT_ONLY:
+        return deny("patient_only")
+    if patient.record_state != RecordState.ACTIVE:  # 1
+        return deny("record_not_active")
+    if link.blocked:  # 2
+        return deny("blocked_by_patient")
+    if mode != Mode.NORMAL:  # 3: emergency access comes with its own grant and expiry
+        return deny("mode_not_open")
+    if doc is not None and doc.state == DocumentState.DELETED:
+        return deny("document_deleted")
+    is_author = doc is not None and account_id is not None and doc.author_account_id == account_id
+    if permission == Permission.DOCUMENT_REPLACE:
+        if not is_author:
+            return deny("not_author")
+        return (
+            allow("author")
+            if doc and doc.state == DocumentState.CURRENT
+            else deny("not_current_version")
+        )
+    decision = _normal_path(pro, permission, doc, link)
+    if not decision and is_author:  # 7
+        return allow("author")
+    return decision
+
+
+def _normal_path(
+    pro: Professional, permission: Permission, doc: Document | None, link: Relation
+) -> Decision:
+    if not link.authorised:  # 4
+        return deny("no_authorisation")
+    if doc is None:
+        return allow("medecin_traitant_rights" if link.traitant_rights else "authorised")
+    if link.traitant_rights:  # the médecin traitant sees everything, masked included
+        return allow("medecin_traitant_rights")
+    grant = catalogue.current().grant(pro.profession, pro.specialty, doc.type_code)  # 5
+    wanted = grant.download if permission == Permission.DOCUMENT_DOWNLOAD else grant.read
+    if not wanted:
+        return deny("matrix")
+    if doc.masked_from_pros:  # 6
+        return deny("masked")
+    return allow("authorised")
 
 
 def require(
-    actor: Account | None, permission: Permission, resource: Patient | None = None
+    actor: Account | None, permission: Permission, resource: Patient | Document | None = None
 ) -> Decision:
     """Decide, and answer 404 when refused: never a hint that something exists."""
     decision = decide(actor, permission, resource)
@@ -89,8 +251,6 @@ def require(
 
 
 def requires(permission: Permission) -> Callable[[Account | None], None]:
-    """A blueprint guard: `bp.before_request(lambda: requires(...)(current_account()))`."""
-
     def guard(actor: Account | None) -> None:
         require(actor, permission)
 
@@ -102,6 +262,38 @@ def own_patient(actor: Account) -> Patient:
     if actor.patient is None:
         abort(404)
     return actor.patient
+
+
+def documents_query(actor: Account, patient: Patient) -> Select[Document]:
+    """The current documents the actor may see in this record, filtered in SQL.
+
+    Counts and searches start from this query, so that a masked document is absent from
+    them too, not removed after loading.
+    """
+    require(actor, Permission.DOCUMENT_LIST, patient)
+    query = select(Document).where(
+        Document.patient_id == patient.id, Document.state == DocumentState.CURRENT
+    )
+    if actor.role == Role.PATIENT:
+        now = clock.now()
+        return query.where(
+            or_(
+                Document.hidden_from_patient_until.is_(None),
+                Document.hidden_from_patient_until <= now,
+            )
+        )
+    pro = actor.professional
+    assert pro is not None
+    link = relation(pro, patient)
+    if link.traitant_rights:
+        return query
+    readable = catalogue.current().readable_types(pro.profession, pro.specialty)
+    visible = (
+        Document.type_code.in_(sorted(readable)) & (Document.masked_from_pros == false())
+        if readable
+        else false()
+    )
+    return query.where(or_(visible, Document.author_account_id == actor.id if actor.id else true()))
 
 
 def history_query(
