@@ -2,8 +2,8 @@
 
 from webapp.models.account import Account, Agent, Patient, Professional, Role
 from webapp.models.audit import AccessEvent
-from webapp.models.authorisation import Authorisation, AuthorisationKind
 from webapp.models.auth import ActivationToken, OneTimeCode, RecoveryCode, UserSession
+from webapp.models.authorisation import Authorisation, AuthorisationKind
 from webapp.models.base import Base
 from webapp.models.document import Category, Document, DocumentState
 from webapp.models.outbox import OutboxMessage
