@@ -34,8 +34,8 @@ class Case:
     mode: Mode = Mode.NORMAL
 
 
-AUTH = ({},)
-TRAITANT = ({"traitant": True},)
+AUTH: tuple[dict[str, object], ...] = ({},)
+TRAITANT: tuple[dict[str, object], ...] = ({"traitant": True},)
 HOUR = timedelta(hours=1)
 
 CASES = [

@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webapp import errors, htmx
 from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 from webapp.settings import PROJECT_ROOT, Settings
+from webapp.uploads import CarnetRequest
 
 LANGUAGES = ("fr", "en")
 HTMX_CONFIG = json.dumps(
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     catalogue.current()  # the matrix and value sets are checked at start, not on first use
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.request_class = CarnetRequest
     app.extensions["carnet.settings"] = settings
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from webapp import auth_hooks
 
+    app.before_request(_refuse_oversized_bodies)
     app.before_request(_refuse_control_characters)
     auth_hooks.install(app)  # before CSRF: an anonymous visitor is sent to sign in first
     csrf.init_app(app)
@@ -147,6 +150,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from webapp.blueprints.auth import bp as auth_bp
     from webapp.blueprints.counter import bp as counter_bp
     from webapp.blueprints.dev import bp as dev_bp
+    from webapp.blueprints.documents import bp as documents_bp
     from webapp.blueprints.main import bp as main_bp
     from webapp.blueprints.pro import bp as pro_bp
     from webapp.blueprints.settings import bp as settings_bp
@@ -155,10 +159,25 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(access_bp, url_prefix="/access")
+    app.register_blueprint(documents_bp, url_prefix="/documents")
     app.register_blueprint(pro_bp, url_prefix="/pro")
     app.register_blueprint(counter_bp, url_prefix="/counter")
     if settings.is_development or settings.environment == "testing":
         app.register_blueprint(dev_bp, url_prefix="/dev")
+
+
+def _refuse_oversized_bodies() -> None:
+    """Answer 413 from the declared length, before a byte of the body is read."""
+    declared = request.content_length
+    if not declared:
+        return
+    from webapp.security import current_account_or_none
+    from webapp.services.documents import upload_limit
+
+    account = current_account_or_none()
+    limit = upload_limit(account) if account is not None else 1024 * 1024
+    if declared > limit + 64 * 1024:
+        abort(413)
 
 
 def _refuse_control_characters() -> None:

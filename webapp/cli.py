@@ -10,12 +10,13 @@ import time
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Account, Professional
-from webapp.services import accounts, audit, codes, demo, notify
+from webapp.models import Account, Document, Professional
+from webapp.services import accounts, audit, codes, demo, notify, storage
 from webapp.services.crypto import settings
+from webapp.settings import Settings
 
 
 def install(app: Flask) -> None:
@@ -23,6 +24,8 @@ def install(app: Flask) -> None:
     app.cli.add_command(outbox_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(accounts_group)
+    app.cli.add_command(storage_group)
+    app.cli.add_command(keys_group)
 
 
 @click.group("demo", cls=AppGroup)
@@ -227,3 +230,63 @@ def _print_activation(account: Account) -> None:
     click.echo(f"Account {account.identifier} created.")
     click.echo("Give this one-time link to its owner (valid 72 hours):")
     click.echo(accounts.activation_url(token))
+
+
+@click.group("storage", cls=AppGroup)
+def storage_group() -> None:
+    """Encrypted document files."""
+
+
+@storage_group.command("sweep")
+@click.option("--grace", default=3600, show_default=True, help="Keep files younger than this.")
+def storage_sweep(grace: int) -> None:
+    """Remove files that no document row points to (after the grace period)."""
+    known = set(db.session.scalars(select(Document.blob_id).where(Document.blob_id.is_not(None))))
+    removed = storage.sweep({blob for blob in known if blob}, older_than_seconds=grace)
+    click.echo(f"{len(removed)} orphan file(s) removed, {len(known)} file(s) in use.")
+
+
+@click.group("keys", cls=AppGroup)
+def keys_group() -> None:
+    """The master key that wraps every document's key."""
+
+
+@keys_group.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every document key under the current master key; resumable.
+
+    In production, set the new MASTER_KEY and list the old one in MASTER_KEYS_RETIRED, then
+    run this. In development, a new key is generated in instance/ first.
+    """
+    from flask import current_app
+
+    if settings().is_development and not _has_unrotated_rows():
+        # Nothing left from an interrupted run: start a new rotation with a fresh key.
+        storage.retire_development_key()
+        current_app.extensions["carnet.settings"] = Settings.from_env()
+    target = storage.current_key_id()
+    done = 0
+    while True:
+        batch = db.session.scalars(
+            select(Document)
+            .where(Document.key_id != target, Document.blob_id.is_not(None))
+            .order_by(Document.id)
+            .limit(100)
+        ).all()
+        if not batch:
+            break
+        for doc in batch:
+            assert doc.blob_id is not None
+            doc.key_id, doc.wrapped_key = storage.rewrap(doc.blob_id, doc.key_id, doc.wrapped_key)
+            db.session.commit()  # one row at a time: an interrupted run resumes where it stopped
+            done += 1
+    click.echo(f"{done} document key(s) re-wrapped under key {target}.")
+
+
+def _has_unrotated_rows() -> bool:
+    current = storage.current_key_id()
+    return bool(
+        db.session.scalar(
+            select(func.count()).where(Document.key_id != current, Document.blob_id.is_not(None))
+        )
+    )

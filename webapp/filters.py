@@ -17,6 +17,8 @@ def install(app: Flask) -> None:
     app.add_template_global(labels.actor_label, "actor_label")
     app.add_template_global(labels.profession_label, "profession_label")
     app.add_template_global(labels.specialty_label, "specialty_label")
+    app.add_template_global(labels.category_label, "category_label")
+    app.add_template_filter(_size, "size")
 
 
 def _when(value: datetime | None) -> str:
@@ -29,6 +31,14 @@ def _day(value: date | datetime | None) -> str:
     if value is None:
         return ""
     return format_date(value, "long")
+
+
+def _size(value: int) -> str:
+    if value < 1024:
+        return f"{value} o" if _is_french() else f"{value} B"
+    if value < 1024 * 1024:
+        return f"{value / 1024:.0f} Ko" if _is_french() else f"{value / 1024:.0f} KB"
+    return f"{value / 1024 / 1024:.1f} Mo" if _is_french() else f"{value / 1024 / 1024:.1f} MB"
 
 
 def _is_french() -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from webapp.models.document import Category
 from webapp.services.audit import Action, ActorKind
 
 ACTION_LABELS = {
@@ -18,6 +19,14 @@ ACTION_LABELS = {
     Action.AUTHENTICATOR_ENROLLED: _l("Application d'authentification reliée"),
     Action.AUTHENTICATOR_REMOVED: _l("Application d'authentification retirée"),
     Action.HISTORY_EXPORTED: _l("Historique téléchargé"),
+    Action.DOCUMENT_VIEWED: _l("Document consulté"),
+    Action.DOCUMENT_DOWNLOADED: _l("Document téléchargé"),
+    Action.DOCUMENT_DEPOSITED: _l("Document ajouté"),
+    Action.DOCUMENT_REPLACED: _l("Nouvelle version d'un document"),
+    Action.DOCUMENT_MASKED: _l("Document masqué aux professionnels"),
+    Action.DOCUMENT_UNMASKED: _l("Document de nouveau visible des professionnels"),
+    Action.DOCUMENT_DELETED: _l("Document supprimé"),
+    Action.DOCUMENT_REFUSED: _l("Accès à un document refusé"),
 }
 ACTOR_LABELS = {
     ActorKind.PATIENT: _l("Vous"),
@@ -25,7 +34,26 @@ ACTOR_LABELS = {
     ActorKind.AGENT: _l("Un agent d'accueil"),
     ActorKind.SYSTEM: _l("Carnet (automatique)"),
     ActorKind.UNKNOWN: _l("Personne non identifiée"),
+    ActorKind.OTHER_PATIENT: _l("Le compte d'un autre usager"),
 }
+CATEGORY_LABELS = {
+    Category.SUMMARY: _l("Ma santé en résumé"),
+    Category.PRESCRIPTIONS: _l("Ordonnances et soins"),
+    Category.IMAGING: _l("Radio, écho, scanner, IRM"),
+    Category.LABORATORY: _l("Résultats de biologie"),
+    Category.REPORTS: _l("Comptes rendus"),
+    Category.PREVENTION: _l("Prévention et dépistages"),
+    Category.CERTIFICATES: _l("Certificats médicaux"),
+    Category.ADMINISTRATIVE: _l("Pièces administratives"),
+    Category.OTHER: _l("Autres documents"),
+}
+
+
+def category_label(code: str) -> str:
+    label = CATEGORY_LABELS.get(code)  # type: ignore[call-overload]
+    return str(label) if label is not None else code
+
+
 PROFESSION_LABELS = {
     "medecin": _l("Médecin"),
     "pharmacien": _l("Pharmacien"),

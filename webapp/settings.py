@@ -40,13 +40,30 @@ def _key_from_env(name: str) -> bytes | None:
     value = os.environ.get(name)
     if not value:
         return None
+    return _decode_key(value, name)
+
+
+def _decode_key(value: str, source: str) -> bytes:
     try:
-        key = base64.urlsafe_b64decode(value)
+        key = base64.urlsafe_b64decode(value.strip())
     except ValueError as exc:
-        raise ConfigurationError(f"{name} must be 32 bytes encoded in URL-safe base64") from exc
+        raise ConfigurationError(f"{source} must be 32 bytes encoded in URL-safe base64") from exc
     if len(key) != 32:
-        raise ConfigurationError(f"{name} must be 32 bytes encoded in URL-safe base64")
+        raise ConfigurationError(f"{source} must be 32 bytes encoded in URL-safe base64")
     return key
+
+
+def _retired_master_keys(instance: Path, environment: Environment) -> tuple[bytes, ...]:
+    """MASTER_KEYS_RETIRED (comma-separated), then, outside production, instance/retired_keys/."""
+    value = os.environ.get("MASTER_KEYS_RETIRED", "")
+    keys = [_decode_key(item, "MASTER_KEYS_RETIRED") for item in value.split(",") if item.strip()]
+    folder = instance / "retired_keys"
+    if environment != "production" and folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            # Dot files are temporary files of a retirement in progress.
+            if path.is_file() and not path.name.startswith("."):
+                keys.append(_decode_key(path.read_text(), str(path)))
+    return tuple(keys)
 
 
 def _proxy_hops() -> int:
@@ -79,6 +96,8 @@ class Settings:
     rate_limits_enabled: bool = True
     max_upload_bytes: int = 20 * 1024 * 1024
     proxy_hops: int = 0
+    # Former master keys, still able to unwrap blob keys until `flask keys rotate` has run.
+    retired_master_keys: tuple[bytes, ...] = field(default=(), repr=False)
 
     @property
     def is_development(self) -> bool:
@@ -132,6 +151,7 @@ class Settings:
             public_url=public_url.rstrip("/"),
             mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
             proxy_hops=_proxy_hops(),
+            retired_master_keys=_retired_master_keys(instance, environment),
         )
 
     @classmethod

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 03:59:09.709947
+Create Date: 2026-11-22 04:00:54.114577
 
 """
 from alembic import op
@@ -65,11 +65,13 @@ def upgrade():
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('deleted_at', webapp.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('submission_key', sa.String(length=64), nullable=True),
     sa.Column('row_version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['author_account_id'], ['accounts.id'], name=op.f('fk_documents_author_account_id_accounts')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_documents_patient_id_patients')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_documents')),
-    sa.UniqueConstraint('blob_id', name=op.f('uq_documents_blob_id'))
+    sa.UniqueConstraint('blob_id', name=op.f('uq_documents_blob_id')),
+    sa.UniqueConstraint('patient_id', 'submission_key', name='uq_documents_submission')
     )
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.create_index('ix_documents_patient_state_care', ['patient_id', 'state', 'care_date'], unique=False)

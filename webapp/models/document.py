@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, UTCDateTime
@@ -42,6 +51,8 @@ class Document(Base):
     __table_args__ = (
         Index("ix_documents_patient_state_care", "patient_id", "state", "care_date"),
         Index("ix_documents_series", "series_id", "version"),
+        # A form submitted twice (double click, resent after a timeout) creates one document.
+        UniqueConstraint("patient_id", "submission_key", name="uq_documents_submission"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +81,7 @@ class Document(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(12), default=DocumentState.CURRENT)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submission_key: Mapped[str | None] = mapped_column(String(64))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": row_version}

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from flask import abort
 from sqlalchemy import Select, false, or_, select, true
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.models import (
@@ -31,6 +32,7 @@ from webapp.models import (
 )
 from webapp.models.account import RecordState
 from webapp.services import catalogue, clock
+from webapp.services.audit import Action, record_access
 
 
 class Permission(StrEnum):
@@ -264,6 +266,49 @@ def own_patient(actor: Account) -> Patient:
     return actor.patient
 
 
+_SEEN = {
+    Permission.DOCUMENT_READ: Action.DOCUMENT_VIEWED,
+    Permission.DOCUMENT_DOWNLOAD: Action.DOCUMENT_DOWNLOADED,
+}
+
+
+def get_document_for(actor: Account, document_id: int, permission: Permission) -> Document:
+    """Load, decide, record, or answer 404: the one way a route reaches a document.
+
+    Reads and downloads are recorded here; changes are recorded by the service that makes
+    them. Every refusal is recorded, with its reason, in the holder's history.
+    """
+    doc = db.session.get(Document, document_id)
+    if doc is None:
+        abort(404)
+    decision = decide(actor, permission, doc)
+    patient = db.session.get(Patient, doc.patient_id)
+    assert patient is not None
+    if not decision:
+        record_access(
+            patient,
+            actor,
+            Action.DOCUMENT_REFUSED,
+            allowed=False,
+            reason=decision.reason,
+            resource_type="document",
+            resource_id=doc.id,
+            detail=permission.value,
+        )
+        db.session.commit()
+        abort(404)
+    if permission in _SEEN:
+        record_access(
+            patient,
+            actor,
+            _SEEN[permission],
+            reason=decision.reason,
+            resource_type="document",
+            resource_id=doc.id,
+        )
+    return doc
+
+
 def documents_query(actor: Account, patient: Patient) -> Select[Document]:
     """The current documents the actor may see in this record, filtered in SQL.
 
@@ -317,3 +362,72 @@ def history_query(
     if until is not None:
         query = query.where(AccessEvent.occurred_at < until)
     return query.order_by(AccessEvent.occurred_at.desc(), AccessEvent.id.desc())
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """One line of the panel "Qui peut voir ce document ?", decided by the rules above."""
+
+    name: str
+    profession: str
+    role: str  # holder, author, traitant, traitant_rights, authorised
+    sees: bool
+    reason: str
+
+
+def who_can_see(doc: Document) -> list[Viewer]:
+    """Everyone with a say on this document, and whether the policy lets them read it."""
+    patient = db.session.get(Patient, doc.patient_id)
+    assert patient is not None
+    holder_sees = not is_held(doc)
+    viewers = [Viewer("", "", "holder", holder_sees, "own_record" if holder_sees else "held")]
+    now = clock.now()
+    rows = db.session.scalars(
+        select(Authorisation)
+        .where(
+            Authorisation.patient_id == patient.id,
+            Authorisation.revoked_at.is_(None),
+            or_(Authorisation.until.is_(None), Authorisation.until > now),
+        )
+        .order_by(Authorisation.id)
+        .options(selectinload(Authorisation.professional))
+    ).all()
+    links: dict[int, Relation] = {}
+    pros: dict[int, Professional] = {}
+    for row in rows:
+        pros[row.professional_id] = row.professional
+        current = links.get(row.professional_id, NONE)
+        links[row.professional_id] = Relation(
+            authorised=current.authorised or row.kind == AuthorisationKind.AUTHORISED,
+            blocked=current.blocked or row.kind == AuthorisationKind.BLOCKED,
+            traitant_rights=current.traitant_rights
+            or (row.kind == AuthorisationKind.AUTHORISED and row.traitant_rights),
+        )
+    traitants = {row.professional_id for row in rows if row.is_medecin_traitant}
+    author = (
+        db.session.scalar(
+            select(Professional).where(Professional.account_id == doc.author_account_id)
+        )
+        if doc.author_kind == "professional" and doc.author_account_id is not None
+        else None
+    )
+    if author is not None and author.id not in pros:
+        pros[author.id] = author
+        links[author.id] = NONE
+    for pro_id, pro in pros.items():
+        link = links[pro_id]
+        decision = decide_for_professional(
+            pro, pro.account_id, Permission.DOCUMENT_READ, patient, doc, link
+        )
+        if author is not None and pro_id == author.id:
+            role = "author"
+        elif pro_id in traitants:
+            role = "traitant"
+        elif link.traitant_rights:
+            role = "traitant_rights"
+        else:
+            role = "authorised" if not link.blocked else "blocked"
+        viewers.append(
+            Viewer(pro.display_name, pro.profession, role, decision.allowed, decision.reason)
+        )
+    return viewers

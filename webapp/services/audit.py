@@ -30,6 +30,14 @@ class Action(StrEnum):
     AUTHENTICATOR_ENROLLED = "authenticator_enrolled"
     AUTHENTICATOR_REMOVED = "authenticator_removed"
     HISTORY_EXPORTED = "history_exported"
+    DOCUMENT_VIEWED = "document_viewed"
+    DOCUMENT_DOWNLOADED = "document_downloaded"
+    DOCUMENT_DEPOSITED = "document_deposited"
+    DOCUMENT_REPLACED = "document_replaced"
+    DOCUMENT_MASKED = "document_masked"
+    DOCUMENT_UNMASKED = "document_unmasked"
+    DOCUMENT_DELETED = "document_deleted"
+    DOCUMENT_REFUSED = "document_refused"
 
 
 class ActorKind(StrEnum):
@@ -38,6 +46,7 @@ class ActorKind(StrEnum):
     AGENT = "agent"
     SYSTEM = "system"
     UNKNOWN = "unknown"
+    OTHER_PATIENT = "other_patient"  # someone else's account: kept by id, not named here
 
 
 def _actor_fields(actor: Account | None) -> tuple[str, str, str, str]:
@@ -56,6 +65,15 @@ def _actor_fields(actor: Account | None) -> tuple[str, str, str, str]:
             f"{agent.organisation}, {agent.counter}",
         )
     return ActorKind.PATIENT, actor.display_name, "", ""
+
+
+def _kind_for(patient: Patient, actor: Account | None, kind: str) -> tuple[str, bool]:
+    """A patient acting on another's record is not "you" in that record's history."""
+    if kind == ActorKind.PATIENT and (
+        actor is None or actor.patient is None or actor.patient.id != patient.id
+    ):
+        return ActorKind.OTHER_PATIENT, False
+    return kind, True
 
 
 def _payload(event: AccessEvent) -> bytes:
@@ -109,6 +127,8 @@ def record_access(
         .with_for_update()
     ).one()
     kind, label, profession, structure = _actor_fields(actor)
+    kind, named = _kind_for(patient, actor, kind)
+    label = label if named else ""
     event = AccessEvent(
         patient_id=patient.id,
         seq=head_seq + 1,

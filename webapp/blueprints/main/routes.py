@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 
 from webapp.blueprints.main import bp
 from webapp.extensions import db
-from webapp.models import AccessEvent
+from webapp.models import AccessEvent, Document
 from webapp.models.account import Role
 from webapp.security import current_account_or_none, public, safe_next
 from webapp.services import access
@@ -31,8 +31,17 @@ def home() -> ResponseReturnValue:
         .where(AccessEvent.actor_kind.in_([ActorKind.PROFESSIONAL, ActorKind.AGENT]))
         .limit(1)
     )
+    latest = db.session.scalars(
+        access.documents_query(account, patient)
+        .order_by(Document.deposited_at.desc(), Document.id.desc())
+        .limit(5)
+    ).all()
     return render_template(
-        "main/dashboard.html", patient=patient, recent=recent, last_by_other=last_by_other
+        "main/dashboard.html",
+        patient=patient,
+        recent=recent,
+        last_by_other=last_by_other,
+        latest=latest,
     )
 
 

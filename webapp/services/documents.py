@@ -1,0 +1,263 @@
+"""Adding, replacing, masking and deleting documents; every change is in the access history."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from datetime import date
+from typing import IO
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db
+from webapp.models import Account, Document, DocumentState, Patient, Role
+from webapp.models.base import affected
+from webapp.models.document import AuthorKind
+from webapp.services import catalogue, clock, notify, storage
+from webapp.services.audit import Action, record_access
+
+PATIENT_LIMIT = 5 * 1024 * 1024
+PROFESSIONAL_LIMIT = 20 * 1024 * 1024
+
+
+class DuplicateSubmission(Exception):
+    """The same form arrived twice; the first document stands."""
+
+    def __init__(self, existing: Document) -> None:
+        super().__init__("duplicate submission")
+        self.existing = existing
+
+
+class ReplacedMeanwhile(Exception):
+    """Another tab replaced or deleted this document first."""
+
+
+def upload_limit(actor: Account) -> int:
+    return PROFESSIONAL_LIMIT if actor.role == Role.PROFESSIONAL else PATIENT_LIMIT
+
+
+def safe_file_name(name: str) -> str:
+    """A file name for display and download: no path, no control or direction characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", name)
+        if unicodedata.category(ch)[0] != "C" and ch not in '"<>|*?:'
+    )
+    return kept.strip(" .")[:150]
+
+
+def _author_fields(actor: Account) -> dict[str, object]:
+    if actor.professional is not None:
+        pro = actor.professional
+        return {
+            "author_kind": AuthorKind.PROFESSIONAL,
+            "author_label": pro.display_name,
+            "author_profession": pro.profession,
+            "author_structure": pro.structure or "",
+        }
+    return {"author_kind": AuthorKind.PATIENT, "author_label": actor.display_name}
+
+
+def _find_submission(patient: Patient, key: str) -> Document | None:
+    return db.session.scalar(
+        select(Document).where(Document.patient_id == patient.id, Document.submission_key == key)
+    )
+
+
+def add(
+    actor: Account,
+    patient: Patient,
+    *,
+    stream: IO[bytes],
+    file_name: str,
+    title: str,
+    category: str,
+    care_date: date,
+    type_code: str | None = None,
+    submission_key: str | None = None,
+) -> Document:
+    """Store the file encrypted, then the row; the caller commits (a blob without a row is
+    swept later, a row never points to a missing blob)."""
+    if submission_key and (found := _find_submission(patient, submission_key)) is not None:
+        raise DuplicateSubmission(found)
+    blob = storage.store(stream, max_bytes=upload_limit(actor))
+    document = Document(
+        patient_id=patient.id,
+        title=title.strip(),
+        category=category,
+        type_code=type_code or catalogue.current().default_type(category),
+        care_date=care_date,
+        author_account_id=actor.id,
+        deposited_at=clock.now(),
+        original_name=safe_file_name(file_name),
+        size=blob.size,
+        sha256=blob.sha256,
+        media_type=blob.media_type,
+        blob_id=blob.blob_id,
+        key_id=blob.key_id,
+        wrapped_key=blob.wrapped_key,
+        masked_from_pros=False,
+        hidden_from_legal_reps=False,
+        version=1,
+        state=DocumentState.CURRENT,
+        submission_key=submission_key,
+        **_author_fields(actor),
+    )
+    db.session.add(document)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        storage.delete(blob.blob_id)
+        existing = _find_submission(patient, submission_key or "")
+        if existing is None:
+            raise
+        raise DuplicateSubmission(existing) from None
+    document.series_id = document.id
+    record_access(
+        patient,
+        actor,
+        Action.DOCUMENT_DEPOSITED,
+        resource_type="document",
+        resource_id=document.id,
+    )
+    _tell_patient_of_deposit(actor, patient)
+    return document
+
+
+def _tell_patient_of_deposit(actor: Account, patient: Patient) -> None:
+    if actor.patient is not None and actor.patient.id == patient.id:
+        return
+    holder = patient.account
+    if holder is not None:
+        notify.enqueue(holder, "new_document", author=actor.display_name, when=clock.now())
+
+
+def replace(actor: Account, old: Document, *, stream: IO[bytes], file_name: str) -> Document:
+    """A new version; the earlier one stays listed. Two tabs: the second gets a conflict."""
+    patient = db.session.get(Patient, old.patient_id)
+    assert patient is not None
+    blob = storage.store(stream, max_bytes=upload_limit(actor))
+    superseded = db.session.execute(
+        update(Document)
+        .where(
+            Document.id == old.id,
+            Document.state == DocumentState.CURRENT,
+            Document.row_version == old.row_version,
+        )
+        .values(state=DocumentState.SUPERSEDED, row_version=old.row_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if affected(superseded) != 1:
+        storage.delete(blob.blob_id)
+        raise ReplacedMeanwhile()
+    document = Document(
+        patient_id=old.patient_id,
+        title=old.title,
+        category=old.category,
+        type_code=old.type_code,
+        care_date=old.care_date,
+        author_account_id=actor.id,
+        deposited_at=clock.now(),
+        original_name=safe_file_name(file_name),
+        size=blob.size,
+        sha256=blob.sha256,
+        media_type=blob.media_type,
+        blob_id=blob.blob_id,
+        key_id=blob.key_id,
+        wrapped_key=blob.wrapped_key,
+        masked_from_pros=old.masked_from_pros,
+        hidden_from_patient_until=old.hidden_from_patient_until,
+        hidden_from_legal_reps=old.hidden_from_legal_reps,
+        series_id=old.series_id,
+        version=old.version + 1,
+        state=DocumentState.CURRENT,
+        **_author_fields(actor),
+    )
+    db.session.add(document)
+    db.session.flush()
+    record_access(
+        patient,
+        actor,
+        Action.DOCUMENT_REPLACED,
+        resource_type="document",
+        resource_id=document.id,
+        detail=f"version {document.version}",
+    )
+    return document
+
+
+def set_masked(actor: Account, doc: Document, *, masked: bool) -> None:
+    patient = db.session.get(Patient, doc.patient_id)
+    assert patient is not None
+    doc.masked_from_pros = masked
+    db.session.flush()
+    record_access(
+        patient,
+        actor,
+        Action.DOCUMENT_MASKED if masked else Action.DOCUMENT_UNMASKED,
+        resource_type="document",
+        resource_id=doc.id,
+    )
+
+
+def delete(actor: Account, doc: Document) -> list[str]:
+    """Tombstone every version of the document; returns the blobs to destroy after commit."""
+    patient = db.session.get(Patient, doc.patient_id)
+    assert patient is not None
+    versions = db.session.scalars(
+        select(Document).where(
+            Document.series_id == doc.series_id, Document.state != DocumentState.DELETED
+        )
+    ).all()
+    blobs = [v.blob_id for v in versions if v.blob_id]
+    now = clock.now()
+    for version in versions:
+        version.state = DocumentState.DELETED
+        version.deleted_at = now
+        version.blob_id = None
+    db.session.flush()
+    record_access(
+        patient,
+        actor,
+        Action.DOCUMENT_DELETED,
+        resource_type="document",
+        resource_id=doc.id,
+        detail=f"{len(versions)} version(s)",
+    )
+    return blobs
+
+
+def destroy_files(blob_ids: list[str]) -> None:
+    """After the commit: a file that fails to go now is an orphan the sweeper removes."""
+    for blob_id in blob_ids:
+        storage.delete(blob_id)
+
+
+def content(doc: Document) -> Iterator[bytes]:
+    if doc.blob_id is None:
+        raise storage.BlobMissing(str(doc.id))
+    return storage.read(doc.blob_id, doc.key_id, doc.wrapped_key)
+
+
+def versions_of(doc: Document) -> list[Document]:
+    return list(
+        db.session.scalars(
+            select(Document)
+            .where(Document.series_id == doc.series_id, Document.state != DocumentState.DELETED)
+            .order_by(Document.version.desc())
+            .limit(50)
+        )
+    )
+
+
+def count_by_category(visible: Select[Document]) -> dict[str, int]:
+    """Counts per category over the documents the policy lets the actor see."""
+    rows = db.session.execute(
+        select(Document.category, func.count())
+        .where(Document.id.in_(visible.with_only_columns(Document.id).scalar_subquery()))
+        .group_by(Document.category)
+    ).all()
+    return {category: int(count) for category, count in rows}
