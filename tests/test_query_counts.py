@@ -46,3 +46,65 @@ def test_history_and_dashboard_queries_do_not_grow(app: Flask, client: FlaskClie
     db.session.commit()
     large = {p: _queries_for(app, client, p) for p in ("/", "/access/history")}
     assert large == small
+
+
+def _bulk_documents(patient: Any, count: int, start: int = 0) -> None:
+    from datetime import date
+
+    from webapp.models import Document
+    from webapp.services import clock
+
+    categories = ["biologie", "imagerie", "ordonnances", "comptes_rendus", "autres"]
+    types = {
+        "biologie": "11502-2",
+        "imagerie": "18748-4",
+        "ordonnances": "57833-6",
+        "comptes_rendus": "11488-4",
+        "autres": "CARNET-AUTRE",
+    }
+    rows = []
+    for n in range(start, start + count):
+        category = categories[n % len(categories)]
+        rows.append(
+            Document(
+                patient_id=patient.patient.id,
+                title=f"Document {n}",
+                category=category,
+                type_code=types[category],
+                care_date=date(2020 + n % 6, 1 + n % 12, 1),
+                author_kind="patient",
+                author_account_id=patient.id,
+                author_label="Alice",
+                deposited_at=clock.now(),
+                size=10,
+                sha256="0" * 64,
+                media_type="application/pdf",
+                blob_id=f"{patient.id:08x}{n:024x}",
+                key_id="0" * 16,
+                wrapped_key=b"x",
+                state="current",
+                version=1,
+                masked_from_pros=n % 7 == 0,
+            )
+        )
+    db.session.add_all(rows)
+    db.session.commit()
+
+
+def test_document_pages_run_the_same_statements_with_10_or_1000_documents(
+    app: Flask, client: FlaskClient
+) -> None:
+    from tests.builders import authorise, make_document, make_professional
+
+    patient = make_patient()
+    pro = make_professional()
+    authorise(pro, patient)
+    authorise(make_professional(profession="pharmacien", specialty=None), patient)
+    login_as(client, patient)
+    _bulk_documents(patient, 9)
+    doc = make_document(patient)
+    paths = ["/", "/documents/", "/documents/?category=biologie&q=doc", f"/documents/{doc.id}"]
+    small = {p: _queries_for(app, client, p) for p in paths}
+    _bulk_documents(patient, 990, start=100)
+    large = {p: _queries_for(app, client, p) for p in paths}
+    assert large == small

@@ -142,3 +142,33 @@ def test_healthz_checks_the_database(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == HTTPStatus.OK
     assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize("intruder", ["other_patient", "agent", "unauthorised_professional"])
+def test_every_document_route_is_404_to_anyone_but_its_readers(
+    app: Flask, client: FlaskClient, intruder: str
+) -> None:
+    from tests.builders import make_document
+
+    holder = make_patient()
+    doc = make_document(holder)
+    account = {
+        "other_patient": make_patient,
+        "agent": make_agent,
+        "unauthorised_professional": make_professional,
+    }[intruder]()
+    login_as(client, account)
+    token_page = client.get("/settings/")
+    from tests.builders import csrf_from
+
+    checked = 0
+    for rule in _rules(app):
+        if "document_id" not in rule.arguments:
+            continue
+        path = re.sub(r"<[^>]*document_id>", str(doc.id), rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            data = {"csrf_token": csrf_from(token_page)} if method == "POST" else None
+            response = client.open(path, method=method, data=data)
+            assert response.status_code == HTTPStatus.NOT_FOUND, (rule.rule, method)
+            checked += 1
+    assert checked >= 9

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 04:00:54.114577
+Create Date: 2026-11-22 04:11:50.717313
 
 """
 from alembic import op
@@ -74,7 +74,10 @@ def upgrade():
     sa.UniqueConstraint('patient_id', 'submission_key', name='uq_documents_submission')
     )
     with op.batch_alter_table('documents', schema=None) as batch_op:
-        batch_op.create_index('ix_documents_patient_state_care', ['patient_id', 'state', 'care_date'], unique=False)
+        batch_op.create_index('ix_documents_category_care', ['patient_id', 'state', 'category', 'care_date', 'id'], unique=False)
+        batch_op.create_index('ix_documents_counts', ['patient_id', 'state', 'category', 'masked_from_pros', 'type_code', 'hidden_from_patient_until', 'author_account_id'], unique=False)
+        batch_op.create_index('ix_documents_held', ['patient_id', 'hidden_from_patient_until'], unique=False)
+        batch_op.create_index('ix_documents_patient_state_care', ['patient_id', 'state', 'care_date', 'id'], unique=False)
         batch_op.create_index('ix_documents_series', ['series_id', 'version'], unique=False)
 
     # ### end Alembic commands ###
@@ -85,6 +88,9 @@ def downgrade():
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index('ix_documents_series')
         batch_op.drop_index('ix_documents_patient_state_care')
+        batch_op.drop_index('ix_documents_held')
+        batch_op.drop_index('ix_documents_counts')
+        batch_op.drop_index('ix_documents_category_care')
 
     op.drop_table('documents')
     with op.batch_alter_table('authorisations', schema=None) as batch_op:

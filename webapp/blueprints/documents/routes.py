@@ -44,7 +44,10 @@ def index() -> ResponseReturnValue:
     if search:
         pattern = "%" + search.replace("\\", "").replace("%", "").replace("_", "") + "%"
         query = query.where(func.lower(Document.title).like(func.lower(pattern)))
-    total = int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    if search:
+        total = int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    else:  # the counts per category already say it
+        total = counts.get(category, 0) if category else sum(counts.values())
     page = requested_page()
     rows = db.session.scalars(
         query.order_by(*SORTS[sort]).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
