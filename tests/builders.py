@@ -70,6 +70,7 @@ def make_professional(
     enrolled: bool = True,
     profession: str = "medecin",
     specialty: str | None = "medecine_generale",
+    first_names: str = "Paul",
     **overrides: object,
 ) -> Account:
     account = _account(Role.PROFESSIONAL, **overrides)
@@ -78,7 +79,7 @@ def make_professional(
         Professional(
             account_id=account.id,
             rpps=f"{n:011d}",
-            first_names="Paul",
+            first_names=first_names,
             last_name=f"Docteur{n}",
             profession=profession,
             specialty=specialty,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Account, Document, Professional
-from webapp.services import accounts, audit, codes, demo, notify, storage
+from webapp.services import accounts, audit, clock, codes, demo, notify, storage
 from webapp.services.crypto import settings
 from webapp.settings import Settings
 
@@ -97,6 +97,14 @@ def outbox_work(once: bool, interval: float) -> None:
         if once:
             return
         time.sleep(interval)
+
+
+@outbox_group.command("digest")
+def outbox_digest() -> None:
+    """Queue today's digest for every person who chose one (run once a day; never twice)."""
+    today = clock.to_paris(clock.now()).date()
+    count = notify.send_digests(today)
+    click.echo(f"{count} daily digest(s) queued for {today.isoformat()}.")
 
 
 @click.group("audit", cls=AppGroup)

@@ -5,6 +5,7 @@ from webapp.models.audit import AccessEvent
 from webapp.models.auth import ActivationToken, OneTimeCode, RecoveryCode, UserSession
 from webapp.models.authorisation import Authorisation, AuthorisationKind
 from webapp.models.base import Base
+from webapp.models.digest import Digest, DigestEntry
 from webapp.models.document import Category, Document, DocumentState
 from webapp.models.outbox import OutboxMessage
 
@@ -17,6 +18,8 @@ __all__ = [
     "Agent",
     "Base",
     "Category",
+    "Digest",
+    "DigestEntry",
     "Document",
     "DocumentState",
     "OneTimeCode",

@@ -54,6 +54,10 @@ class Account(Base):
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(2), default="fr")
+    # Routine notifications (new document…): "immediate" or "digest" (once a day).
+    routine_notices: Mapped[str] = mapped_column(
+        String(10), default="immediate", server_default="immediate"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -31,7 +31,7 @@ from webapp.models import (
     Role,
 )
 from webapp.models.account import RecordState
-from webapp.services import catalogue, clock
+from webapp.services import catalogue, clock, notify
 from webapp.services.audit import Action, record_access
 
 
@@ -298,6 +298,7 @@ def get_document_for(actor: Account, document_id: int, permission: Permission) -
         db.session.commit()
         abort(404)
     if permission in _SEEN:
+        first = actor.role == Role.PROFESSIONAL and not has_opened_before(patient, actor)
         record_access(
             patient,
             actor,
@@ -306,7 +307,25 @@ def get_document_for(actor: Account, document_id: int, permission: Permission) -
             resource_type="document",
             resource_id=doc.id,
         )
+        if first and patient.account is not None:  # always told at once (SPEC §5)
+            notify.enqueue(
+                patient.account, "first_access", who=actor.display_name, when=clock.now()
+            )
     return doc
+
+
+def has_opened_before(patient: Patient, actor: Account) -> bool:
+    found = db.session.scalar(
+        select(AccessEvent.id)
+        .where(
+            AccessEvent.patient_id == patient.id,
+            AccessEvent.actor_account_id == actor.id,
+            AccessEvent.allowed == true(),
+            AccessEvent.action.in_([Action.DOCUMENT_VIEWED, Action.DOCUMENT_DOWNLOADED]),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def documents_query(actor: Account, patient: Patient) -> Select[Document]:

@@ -132,7 +132,19 @@ def _tell_patient_of_deposit(actor: Account, patient: Patient) -> None:
         return
     holder = patient.account
     if holder is not None:
-        notify.enqueue(holder, "new_document", author=actor.display_name, when=clock.now())
+        notify.routine(
+            holder, "new_document",
+            _summary_new_document(holder, actor.display_name),
+            author=actor.display_name, when=clock.now(),
+        )
+
+
+def _summary_new_document(holder: Account, author: str) -> str:
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    with force_locale(holder.language):
+        return _("%(author)s a ajouté un document à votre dossier.", author=author)
 
 
 def replace(actor: Account, old: Document, *, stream: IO[bytes], file_name: str) -> Document:

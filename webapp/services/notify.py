@@ -13,7 +13,7 @@ import smtplib
 import ssl
 import urllib.request
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -21,9 +21,10 @@ from urllib.parse import unquote, urlsplit
 from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.models import Account, OutboxMessage
+from webapp.models import Account, Digest, DigestEntry, OutboxMessage
 from webapp.models.base import affected
 from webapp.models.outbox import OutboxStatus
 from webapp.services import clock, crypto
@@ -65,6 +66,12 @@ def enqueue(
     **context: object,
 ) -> OutboxMessage | None:
     """Queue a message to an account in its language; None when it has no such contact."""
+    return _queue(account, kind, channel, sensitive, dict(context))
+
+
+def _queue(
+    account: Account, kind: str, channel: str, sensitive: bool, context: dict[str, object]
+) -> OutboxMessage | None:
     recipient = account.email if channel == "email" else account.mobile
     if not recipient:
         return None
@@ -257,3 +264,47 @@ def deliver_due(worker: str, limit: int = 50) -> int:
         _finish(message, worker, values)
         delivered += 1
     return delivered
+
+
+# --- routine notices and the daily digest ----------------------------------------------------
+
+
+def routine(account: Account, kind: str, summary: str, **context: object) -> None:
+    """A routine notice: sent at once, or kept for the daily digest, as the person chose."""
+    if account.routine_notices == "digest":
+        db.session.add(
+            DigestEntry(account_id=account.id, kind=kind, summary=summary[:300],
+                        created_at=clock.now())
+        )
+        db.session.flush()
+        return
+    _queue(account, kind, "email", False, dict(context))
+
+
+def send_digests(day: date) -> int:
+    """One e-mail per account with waiting notices, at most once per day; returns how many."""
+    sent = 0
+    waiting = db.session.scalars(
+        select(DigestEntry.account_id).where(DigestEntry.digest_id.is_(None)).distinct()
+    ).all()
+    for account_id in waiting:
+        try:
+            with db.session.begin_nested():
+                digest = Digest(account_id=account_id, day=day, created_at=clock.now())
+                db.session.add(digest)
+                db.session.flush()
+        except IntegrityError:
+            continue  # already sent today: these notices wait for tomorrow's digest
+        entries = db.session.scalars(
+            select(DigestEntry)
+            .where(DigestEntry.account_id == account_id, DigestEntry.digest_id.is_(None))
+            .order_by(DigestEntry.id)
+        ).all()
+        for entry in entries:
+            entry.digest_id = digest.id
+        account = db.session.get(Account, account_id)
+        if account is not None:
+            enqueue(account, "daily_digest", entries=[e.summary for e in entries], day=day)
+        db.session.commit()
+        sent += 1
+    return sent

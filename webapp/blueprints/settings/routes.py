@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -56,6 +56,17 @@ def end_session(session_id: int) -> ResponseReturnValue:
         flash(_("Cette session est fermée. Vous êtes déconnecté."), "success")
         return response
     flash(_("La session a été fermée. Cet appareil devra se reconnecter."), "success")
+    return redirect(url_for("settings.index"), 303)
+
+
+@bp.post("/notifications")
+def notifications() -> ResponseReturnValue:
+    account = current_account()
+    choice = request.form.get("routine")
+    if choice in ("immediate", "digest"):
+        account.routine_notices = choice
+        db.session.commit()
+        flash(_("Votre choix est enregistré."), "success")
     return redirect(url_for("settings.index"), 303)
 
 
