@@ -124,7 +124,7 @@ def record_access(
     head_seq, head_hmac = db.session.execute(
         select(Patient.audit_head_seq, Patient.audit_head_hmac)
         .where(Patient.id == patient.id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: inserts referencing the patient go on
     ).one()
     kind, label, profession, structure = _actor_fields(actor)
     kind, named = _kind_for(patient, actor, kind)
