@@ -1,17 +1,28 @@
-"""Demo accounts of SPEC §11 (development only), loaded idempotently."""
+"""Demo data of SPEC §11 (development only), loaded idempotently: the accounts, the demo
+patient's professionals and her documents in the nine categories."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from stdnum.fr import nir as nir_check
 
 from webapp.extensions import db
-from webapp.models import Account, Agent, Patient, Professional
+from webapp.models import (
+    Account,
+    Agent,
+    Authorisation,
+    AuthorisationKind,
+    Document,
+    OutboxMessage,
+    Patient,
+    Professional,
+)
 from webapp.models.account import AccountState, Role, SecondFactor
-from webapp.services import clock, codes, passwords
+from webapp.services import clock, codes, demo_files, documents, passwords
 
 PASSWORD = "Carnet-Demo-2026"
 
@@ -115,7 +126,7 @@ def _account(identifier: str, role: Role, email: str) -> tuple[Account, bool]:
 
 
 def load() -> list[str]:
-    """Create whatever demo account is missing; returns the identifiers created."""
+    """Create whatever demo data is missing; returns the identifiers of the accounts created."""
     created: list[str] = []
     patient_account, new = _account("patient.demo", Role.PATIENT, "patient.demo@carnet.example")
     if new:
@@ -166,4 +177,106 @@ def load() -> list[str]:
         )
         created.append(agent_account.identifier)
     db.session.flush()
+    # Relationships read before the rows above existed would still say None.
+    db.session.expire_all()
+    patient = db.session.scalar(
+        select(Patient).join(Account).where(Account.identifier == "patient.demo")
+    )
+    assert patient is not None
+    _authorise(patient)
+    _add_documents(patient)
     return created
+
+
+@dataclass(frozen=True)
+class DemoAuthorisation:
+    identifier: str
+    traitant: bool = False
+
+
+# Her médecin traitant, and the professionals she allowed to open her record.
+AUTHORISATIONS = (
+    DemoAuthorisation("medecin.demo", traitant=True),
+    DemoAuthorisation("cardio.demo"),
+    DemoAuthorisation("pharma.demo"),
+    DemoAuthorisation("dentiste.demo"),
+)
+
+
+def _professional(identifier: str) -> Professional:
+    pro = db.session.scalar(
+        select(Professional).join(Account).where(Account.identifier == identifier)
+    )
+    assert pro is not None, identifier
+    return pro
+
+
+def _authorise(patient: Patient) -> None:
+    """Each pair once: a professional she later revoked or blocked is left as it is."""
+    for demo in AUTHORISATIONS:
+        pro = _professional(demo.identifier)
+        exists = db.session.scalar(
+            select(func.count()).where(
+                Authorisation.patient_id == patient.id,
+                Authorisation.professional_id == pro.id,
+            )
+        )
+        if exists:
+            continue
+        db.session.add(
+            Authorisation(
+                patient_id=patient.id,
+                professional_id=pro.id,
+                kind=AuthorisationKind.AUTHORISED,
+                traitant_rights=demo.traitant,
+                is_medecin_traitant=demo.traitant,
+                granted_by="patient",
+                since=clock.now(),
+                until=None,
+            )
+        )
+    db.session.flush()
+
+
+def _add_documents(patient: Patient) -> None:
+    """Her documents in the nine categories, once: never again after any document exists,
+    even deleted, so that what a developer removed by hand stays removed."""
+    if db.session.scalar(select(func.count()).where(Document.patient_id == patient.id)):
+        return
+    holder_account = patient.account
+    assert holder_account is not None
+    holder = demo_files.Holder(
+        patient.first_names, patient.last_name, patient.birth_date, patient.nir
+    )
+    today = clock.to_paris(clock.now()).date()
+    last_message = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
+    authors: dict[str, Account] = {}
+    for demo in demo_files.record(today, holder):
+        actor = holder_account
+        if demo.author is not None:
+            if demo.author not in authors:
+                found = _professional(demo.author).account
+                assert found is not None
+                authors[demo.author] = found
+            actor = authors[demo.author]
+        doc = documents.add(
+            actor,
+            patient,
+            stream=io.BytesIO(demo.content()),
+            file_name=demo.file_name,
+            title=demo.title,
+            category=demo.category,
+            care_date=demo.care_date,
+            type_code=demo.type_code,
+        )
+        if demo.masked:
+            documents.set_masked(holder_account, doc, masked=True)
+    # These documents are her history, not news: no "new document" e-mail for each.
+    db.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.id > last_message,
+            OutboxMessage.account_id == holder_account.id,
+            OutboxMessage.kind == "new_document",
+        )
+    )
+    db.session.flush()

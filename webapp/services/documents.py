@@ -133,9 +133,11 @@ def _tell_patient_of_deposit(actor: Account, patient: Patient) -> None:
     holder = patient.account
     if holder is not None:
         notify.routine(
-            holder, "new_document",
+            holder,
+            "new_document",
             _summary_new_document(holder, actor.display_name),
-            author=actor.display_name, when=clock.now(),
+            author=actor.display_name,
+            when=clock.now(),
         )
 
 

@@ -273,8 +273,9 @@ def routine(account: Account, kind: str, summary: str, **context: object) -> Non
     """A routine notice: sent at once, or kept for the daily digest, as the person chose."""
     if account.routine_notices == "digest":
         db.session.add(
-            DigestEntry(account_id=account.id, kind=kind, summary=summary[:300],
-                        created_at=clock.now())
+            DigestEntry(
+                account_id=account.id, kind=kind, summary=summary[:300], created_at=clock.now()
+            )
         )
         db.session.flush()
         return
