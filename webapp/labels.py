@@ -49,6 +49,21 @@ CATEGORY_LABELS = {
 }
 
 
+FILE_KINDS = {
+    "application/pdf": _l("PDF"),
+    "image/jpeg": _l("Photo (JPEG)"),
+    "image/png": _l("Image (PNG)"),
+    "image/tiff": _l("Image (TIFF)"),
+    "application/rtf": _l("Texte mis en forme (RTF)"),
+    "text/plain": _l("Texte"),
+}
+
+
+def file_kind(media_type: str) -> str:
+    label = FILE_KINDS.get(media_type)
+    return str(label) if label is not None else media_type
+
+
 def category_label(code: str) -> str:
     label = CATEGORY_LABELS.get(code)  # type: ignore[call-overload]
     return str(label) if label is not None else code
