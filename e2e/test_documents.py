@@ -90,7 +90,7 @@ def test_patient_adds_finds_masks_and_deletes_a_document(app: Flask, page: Page)
     expect(page.get_by_text(f"Le document « {TITLE} » est ajouté à votre dossier.")).to_be_visible()
     facts = page.locator(".facts")
     expect(facts).to_contain_text("Résultats de biologie")
-    expect(facts).to_contain_text("application/pdf")
+    expect(facts).to_contain_text("PDF")
     expect(facts).to_contain_text("Visible des professionnels autorisés")
     assert_accessible(page)
 
