@@ -96,6 +96,8 @@ class Settings:
     rate_limits_enabled: bool = True
     max_upload_bytes: int = 20 * 1024 * 1024
     proxy_hops: int = 0
+    # The print spool: each postal letter is written there as a PDF (default <instance>/letters).
+    letters_dir: Path = DEFAULT_INSTANCE / "letters"
     # Former master keys, still able to unwrap blob keys until `flask keys rotate` has run.
     retired_master_keys: tuple[bytes, ...] = field(default=(), repr=False)
 
@@ -151,6 +153,7 @@ class Settings:
             public_url=public_url.rstrip("/"),
             mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
             proxy_hops=_proxy_hops(),
+            letters_dir=Path(os.environ.get("LETTERS_DIR") or instance / "letters"),
             retired_master_keys=_retired_master_keys(instance, environment),
         )
 
@@ -166,5 +169,6 @@ class Settings:
             argon2_time_cost=1,
             argon2_memory_cost=8,
             argon2_parallelism=1,
+            letters_dir=instance_path / "letters",
         )
         return replace(base, **overrides)  # type: ignore[arg-type]

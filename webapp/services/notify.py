@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -27,7 +28,7 @@ from webapp.extensions import db
 from webapp.models import Account, Digest, DigestEntry, OutboxMessage
 from webapp.models.base import affected
 from webapp.models.outbox import OutboxStatus
-from webapp.services import clock, crypto
+from webapp.services import clock, crypto, letters
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -69,6 +70,37 @@ def enqueue(
     return _queue(account, kind, channel, sensitive, dict(context))
 
 
+def enqueue_contact(
+    recipient: str,
+    channel: str,
+    kind: str,
+    *,
+    language: str = "fr",
+    sensitive: bool = False,
+    **context: object,
+) -> OutboxMessage:
+    """Queue a message to a contact without an account (a beneficiary's, held by the insurer)."""
+    context.setdefault("public_url", crypto.settings().public_url)
+    subject, body = _render(kind, language, context)
+    return _store(channel, kind, recipient, None, subject, body, sensitive)
+
+
+def enqueue_letter(
+    postal_address: str,
+    kind: str,
+    *,
+    language: str = "fr",
+    sensitive: bool = False,
+    account: Account | None = None,
+    **context: object,
+) -> OutboxMessage:
+    """Queue a postal letter; its HTML is rendered now, in the caller's transaction."""
+    body = letters.render_html(kind, language, postal_address=postal_address, **context)
+    account_id = account.id if account is not None else None
+    recipient = postal_address[:254]
+    return _store("letter", kind, recipient, account_id, letters.SUBJECTS[kind], body, sensitive)
+
+
 def _queue(
     account: Account, kind: str, channel: str, sensitive: bool, context: dict[str, object]
 ) -> OutboxMessage | None:
@@ -77,12 +109,24 @@ def _queue(
         return None
     context.setdefault("public_url", crypto.settings().public_url)
     subject, body = _render(kind, account.language, {"account": account, **context})
+    return _store(channel, kind, recipient, account.id, subject, body, sensitive)
+
+
+def _store(
+    channel: str,
+    kind: str,
+    recipient: str,
+    account_id: int | None,
+    subject: str,
+    body: str,
+    sensitive: bool,
+) -> OutboxMessage:
     now = clock.now()
     message = OutboxMessage(
         channel=channel,
         kind=kind,
         recipient=recipient,
-        account_id=account.id,
+        account_id=account_id,
         subject=subject,
         body=_seal_body(body) if sensitive else body,
         sensitive=sensitive,
@@ -163,6 +207,27 @@ class HttpSmsSender:
         return OutboxStatus.SENT
 
 
+def letter_pdf(message: OutboxMessage) -> bytes:
+    """The letter as it is printed (for development, while its body is not wiped)."""
+    return letters.to_pdf(message_text(message))
+
+
+@dataclass(frozen=True)
+class LetterSender:
+    """Hands each letter to the print room: a PDF file in the spool folder, written whole."""
+
+    folder: Path
+
+    def send(self, message: OutboxMessage) -> OutboxStatus:
+        name = f"letter-{message.id}-{message.kind}.pdf"
+        try:
+            # Same name on every attempt: a retried letter replaces its file, never doubles it.
+            letters.write_to_spool(self.folder, name, letter_pdf(message))
+        except OSError as exc:
+            raise DeliveryError(type(exc).__name__) from exc
+        return OutboxStatus.SENT
+
+
 class KeepInOutbox:
     """Development without SMTP_URL (or SMS_URL): the message stays readable at /dev/outbox."""
 
@@ -172,6 +237,8 @@ class KeepInOutbox:
 
 def sender_for(channel: str) -> Sender:
     current = crypto.settings()
+    if channel == "letter":
+        return LetterSender(current.letters_dir)
     if channel == "email" and current.smtp_url:
         return SmtpSender(current.smtp_url, current.mail_from)
     if channel == "sms" and current.sms_url:

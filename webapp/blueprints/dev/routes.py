@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import Response, abort, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -32,6 +32,22 @@ def outbox() -> ResponseReturnValue:
     return render_template(
         "dev/outbox.html",
         messages=[(m, notify.message_text(m)) for m in messages[:PAGE]],
+        wiped=notify.WIPED,
         page=page,
         has_next=len(messages) > PAGE,
+    )
+
+
+@bp.get("/outbox/<int:message_id>/letter.pdf")
+@public
+def outbox_letter(message_id: int) -> ResponseReturnValue:
+    if not settings().is_development:
+        abort(404)
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.channel != "letter" or message.body == notify.WIPED:
+        abort(404)
+    return Response(
+        notify.letter_pdf(message),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="letter-{message.id}.pdf"'},
     )

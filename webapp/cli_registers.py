@@ -1,0 +1,42 @@
+"""`flask beneficiaries …`: the registers the insurer and the directory feed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from webapp.extensions import db
+from webapp.services import beneficiaries
+
+
+def install(app: Flask) -> None:
+    """Registers the command groups."""
+    app.cli.add_command(beneficiaries_group)
+
+
+@click.group("beneficiaries", cls=AppGroup)
+def beneficiaries_group() -> None:
+    """The beneficiary register (Assurance Maladie)."""
+
+
+@beneficiaries_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def beneficiaries_import(file: Path) -> None:
+    """Upsert the register from a CSV file (UTF-8); all lines are applied or none."""
+    with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
+        report = beneficiaries.import_csv(stream)
+    if not report.ok:
+        db.session.rollback()
+        for error in report.errors:
+            click.echo(f"{file.name}: {error}", err=True)
+        click.echo(f"{len(report.errors)} error(s): nothing was imported.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(
+        f"Beneficiaries: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged."
+    )
