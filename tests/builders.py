@@ -15,6 +15,7 @@ from webapp.models import (
     Account,
     Agent,
     Authorisation,
+    Beneficiary,
     Document,
     OutboxMessage,
     Patient,
@@ -225,3 +226,40 @@ def authorise(
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def make_beneficiary(**overrides: object) -> Beneficiary:
+    """A person on the insurer's register, with no record yet."""
+    n = next(_counter)
+    values: dict[str, object] = {
+        "nir": with_key(f"2{n % 90 + 10:02d}0375{n:06d}"[:13]),
+        "vitale_serial": f"{n:010d}",
+        "last_name": f"Assuree{n}",
+        "first_names": "Jeanne",
+        "sex": "F",
+        "birth_date": date(1950, 5, 17),
+        "email": f"assuree{n}@example.test",
+        "mobile": "+33612345678",
+        "address": "1 rue de la Paix",
+        "postcode": "75002",
+        "city": "Paris",
+        "updated_at": clock.now(),
+    }
+    values.update(overrides)
+    beneficiary = Beneficiary(**values)
+    db.session.add(beneficiary)
+    db.session.commit()
+    return beneficiary
+
+
+def outbox_code(recipient: str, pattern: str = r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}") -> str:
+    """The last code sent to this address or number (read as the person would)."""
+    message = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.recipient == recipient)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert message is not None, f"nothing sent to {recipient}"
+    found = re.search(pattern, notify.message_text(message))
+    assert found is not None
+    return found.group(0)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Account, Document, Professional
-from webapp.services import accounts, audit, clock, codes, demo, notify, storage
+from webapp.services import accounts, audit, clock, codes, demo, notify, provisional, storage
 from webapp.services.crypto import settings
 from webapp.settings import Settings
 
@@ -26,6 +26,10 @@ def install(app: Flask) -> None:
     app.cli.add_command(accounts_group)
     app.cli.add_command(storage_group)
     app.cli.add_command(keys_group)
+    from webapp import cli_enrolment, cli_registers
+
+    cli_registers.install(app)
+    cli_enrolment.install(app)
 
 
 @click.group("demo", cls=AppGroup)
@@ -39,6 +43,8 @@ def demo_load() -> None:
     if settings().environment == "production":
         raise click.ClickException("Demo data is never loaded in production.")
     created = demo.load()
+    db.session.commit()
+    waiting = demo.pending_beneficiary()
     db.session.commit()
     click.echo(f"Demo data ready ({len(created)} account(s) created now).")
     url = settings().public_url
@@ -58,6 +64,23 @@ Every demo account's password is: {demo.PASSWORD}
 
 Professionals and the agent confirm with an authenticator code:
   .venv/bin/flask demo totp IDENTIFIER    prints the current one
+"""
+    )
+    if waiting is None:
+        return
+    person = waiting.beneficiary
+    if waiting.code is None:
+        name = f"{person.first_names} {person.last_name}"
+        click.echo(f"{name} (the demo person waiting to activate): record now {waiting.state}.")
+        return
+    click.echo(
+        f"""To try activating a record, open {url}/enrolment/activate and type:
+  code provisoire            {provisional.display(waiting.code)}
+  numéro de sécurité sociale {person.nir}
+  numéro de série Vitale     {person.vitale_serial}
+  date de naissance          {person.birth_date.strftime("%d/%m/%Y")}
+({person.first_names} {person.last_name}; the same code was e-mailed to {person.email}.
+ A new code is issued at every `make run` while the record waits.)
 """
     )
 

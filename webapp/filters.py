@@ -19,6 +19,7 @@ def install(app: Flask) -> None:
     app.add_template_global(labels.specialty_label, "specialty_label")
     app.add_template_global(labels.category_label, "category_label")
     app.add_template_global(labels.file_kind, "file_kind")
+    app.add_template_global(labels.record_state_label, "record_state_label")
     app.add_template_filter(_size, "size")
 
 

@@ -27,6 +27,21 @@ ACTION_LABELS = {
     Action.DOCUMENT_UNMASKED: _l("Document de nouveau visible des professionnels"),
     Action.DOCUMENT_DELETED: _l("Document supprimé"),
     Action.DOCUMENT_REFUSED: _l("Accès à un document refusé"),
+    Action.RECORD_PENDING: _l("Code provisoire envoyé : dossier en attente d'ouverture"),
+    Action.RECORD_OPENED: _l("Dossier ouvert"),
+    Action.RECORD_REOPENED: _l("Dossier rouvert"),
+    Action.RECORD_OPPOSED: _l("Opposition à la création du dossier"),
+    Action.RECORD_CLOSED: _l("Dossier fermé"),
+    Action.RECORD_SUSPENDED: _l("Dossier suspendu"),
+    Action.RECORD_SUSPENSION_LIFTED: _l("Suspension du dossier levée"),
+    Action.RECORD_DELETED: _l("Contenu du dossier supprimé"),
+    Action.DELETION_REQUESTED: _l("Suppression du dossier demandée"),
+    Action.CODE_ISSUED: _l("Code provisoire envoyé"),
+    Action.CODE_REFUSED: _l("Code provisoire refusé (informations incorrectes)"),
+    Action.ONLINE_ACCESS_OPENED: _l("Accès en ligne activé"),
+    Action.EMERGENCY_SETTINGS_CHANGED: _l("Réglages de l'accès en urgence modifiés"),
+    Action.COUNTER_IDENTIFIED: _l("Identification au guichet (carte Vitale)"),
+    Action.COUNTER_CONSENT: _l("Information donnée et consentement oral recueilli"),
 }
 ACTOR_LABELS = {
     ActorKind.PATIENT: _l("Vous"),
@@ -109,3 +124,19 @@ def actor_label(code: str) -> str:
 def profession_label(code: str) -> str:
     label = PROFESSION_LABELS.get(code)
     return str(label) if label is not None else code.replace("_", " ")
+
+
+RECORD_STATE_LABELS = {
+    None: _l("Pas de dossier"),
+    "pending": _l("En attente d'ouverture (code provisoire envoyé)"),
+    "active": _l("Ouvert"),
+    "opposed": _l("Opposition à la création"),
+    "closed": _l("Fermé (archivé)"),
+    "deleted": _l("Supprimé"),
+    "suspended": _l("Suspendu"),
+}
+
+
+def record_state_label(code: str | None) -> str:
+    label = RECORD_STATE_LABELS.get(code)
+    return str(label) if label is not None else str(code)

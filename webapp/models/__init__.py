@@ -7,10 +7,22 @@ from webapp.models.authorisation import Authorisation, AuthorisationKind
 from webapp.models.base import Base
 from webapp.models.digest import Digest, DigestEntry
 from webapp.models.document import Category, Document, DocumentState
+from webapp.models.enrolment import (
+    AssistedEnrolment,
+    Beneficiary,
+    CodeIssuer,
+    CounterAction,
+    ProvisionalCode,
+)
 from webapp.models.outbox import OutboxMessage
 
 __all__ = [
     "AccessEvent",
+    "AssistedEnrolment",
+    "Beneficiary",
+    "CodeIssuer",
+    "CounterAction",
+    "ProvisionalCode",
     "Account",
     "ActivationToken",
     "Authorisation",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Base, UTCDateTime
@@ -109,6 +109,21 @@ class Patient(Base):
     # Head of this patient's access-history chain, checked by `flask audit verify`.
     audit_head_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head_hmac: Mapped[str | None] = mapped_column(String(64))
+    # The life of the record (services.lifecycle): when it entered its present state, and
+    # the dates the timed transitions count from.
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Emergency access (SPEC 4.5): the person may oppose each mode separately.
+    oppose_emergency_access: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    oppose_regulation_access: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     account: Mapped[Account | None] = relationship(back_populates="patient")
 

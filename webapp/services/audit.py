@@ -38,6 +38,21 @@ class Action(StrEnum):
     DOCUMENT_UNMASKED = "document_unmasked"
     DOCUMENT_DELETED = "document_deleted"
     DOCUMENT_REFUSED = "document_refused"
+    RECORD_PENDING = "record_pending"
+    RECORD_OPENED = "record_opened"
+    RECORD_REOPENED = "record_reopened"
+    RECORD_OPPOSED = "record_opposed"
+    RECORD_CLOSED = "record_closed"
+    RECORD_SUSPENDED = "record_suspended"
+    RECORD_SUSPENSION_LIFTED = "record_suspension_lifted"
+    RECORD_DELETED = "record_deleted"
+    DELETION_REQUESTED = "deletion_requested"
+    CODE_ISSUED = "code_issued"
+    CODE_REFUSED = "code_refused"
+    ONLINE_ACCESS_OPENED = "online_access_opened"
+    EMERGENCY_SETTINGS_CHANGED = "emergency_settings_changed"
+    COUNTER_IDENTIFIED = "counter_identified"
+    COUNTER_CONSENT = "counter_consent"
 
 
 class ActorKind(StrEnum):

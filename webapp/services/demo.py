@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from stdnum.fr import nir as nir_check
@@ -16,13 +17,24 @@ from webapp.models import (
     Agent,
     Authorisation,
     AuthorisationKind,
+    Beneficiary,
+    CodeIssuer,
     Document,
     OutboxMessage,
     Patient,
     Professional,
 )
 from webapp.models.account import AccountState, Role, SecondFactor
-from webapp.services import clock, codes, demo_files, documents, passwords
+from webapp.services import (
+    beneficiaries,
+    clock,
+    codes,
+    demo_files,
+    documents,
+    enrolment,
+    lifecycle,
+    passwords,
+)
 
 PASSWORD = "Carnet-Demo-2026"
 
@@ -125,9 +137,17 @@ def _account(identifier: str, role: Role, email: str) -> tuple[Account, bool]:
     return account, True
 
 
+SAMPLE_REGISTER = Path(__file__).resolve().parent.parent / "data" / "samples" / "beneficiaries.csv"
+PENDING_NIR = "149066938401261"  # Lucien Fabre, in the sample register
+
+
 def load() -> list[str]:
     """Create whatever demo data is missing; returns the identifiers of the accounts created."""
     created: list[str] = []
+    with SAMPLE_REGISTER.open(encoding="utf-8-sig") as stream:
+        report = beneficiaries.import_csv(stream)
+    if not report.ok:
+        raise RuntimeError(f"sample register refused: {report.errors[:3]}")
     patient_account, new = _account("patient.demo", Role.PATIENT, "patient.demo@carnet.example")
     if new:
         patient_account.mobile = "+33612345678"
@@ -280,3 +300,22 @@ def _add_documents(patient: Patient) -> None:
         )
     )
     db.session.flush()
+
+
+@dataclass(frozen=True)
+class PendingDemo:
+    beneficiary: Beneficiary
+    code: str | None  # None once the person has activated or opposed
+    state: str
+
+
+def pending_beneficiary() -> PendingDemo | None:
+    """The person waiting to activate: a fresh code at every start while the record waits."""
+    person = db.session.scalar(select(Beneficiary).where(Beneficiary.nir == PENDING_NIR))
+    if person is None:
+        return None
+    record = lifecycle.record_for(person)
+    if record is not None and record.record_state != "pending":
+        return PendingDemo(person, None, record.record_state)
+    _, code = enrolment.send_code(person, "email", issued_by=CodeIssuer.CAMPAIGN, actor=None)
+    return PendingDemo(person, code, "pending")

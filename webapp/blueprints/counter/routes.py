@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
-from webapp.blueprints.counter import bp
+from webapp.blueprints.counter import bp, visit
 from webapp.security import current_account
 from webapp.services import access
 
@@ -16,4 +16,11 @@ def _agents_only() -> None:
 @bp.get("/")
 def home() -> ResponseReturnValue:
     account = current_account()
-    return render_template("counter/home.html", agent=account.agent)
+    return render_template(
+        "counter/home.html",
+        identify_form=visit.IdentifyForm(),
+        **visit.home_context(account),
+    )
+
+
+visit.install(bp, "counter")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -10,9 +10,9 @@ from webapp.blueprints.auth.forms import CodeForm
 from webapp.blueprints.settings import bp
 from webapp.extensions import db
 from webapp.models import UserSession
-from webapp.models.account import Role
+from webapp.models.account import RecordState, Role
 from webapp.security import current_account, current_session, require_recent_auth
-from webapp.services import access, clock, codes, notify, sessions
+from webapp.services import access, clock, codes, lifecycle, notify, sessions
 from webapp.services.audit import Action, record_access
 
 
@@ -137,3 +137,34 @@ def new_recovery_codes() -> ResponseReturnValue:
     return render_template(
         "auth/recovery_codes.html", codes=recovery, next_url=url_for("settings.index")
     )
+
+
+@bp.route("/close", methods=["GET", "POST"])
+@require_recent_auth
+def close_record() -> ResponseReturnValue:
+    """The patient closes their record, after re-authenticating and reading what it means."""
+    account = current_account()
+    patient = account.patient
+    if patient is None or patient.record_state != RecordState.ACTIVE:
+        abort(404)
+    error = None
+    if request.method == "POST":
+        if not request.form.get("understood"):
+            error = _("Cochez la case pour confirmer que vous avez compris.")
+        else:
+            wants_deletion = request.form.get("delete") == "yes"
+            lifecycle.transition(patient, RecordState.CLOSED, actor=account)
+            if wants_deletion:
+                lifecycle.request_deletion(patient, actor=account)
+            lifecycle.notify_person(
+                patient,
+                "record_closed",
+                closed_on=clock.now().date(),
+                deletion_requested=wants_deletion,
+            )
+            db.session.commit()
+            session["closed_with_deletion"] = wants_deletion
+            response = redirect(url_for("enrolment.closed"), 303)
+            response.delete_cookie(sessions.cookie_name(), path="/")
+            return response
+    return render_template("settings/close.html", error=error), (422 if error else 200)

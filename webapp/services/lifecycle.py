@@ -1,0 +1,345 @@
+"""The life of a record: one small state machine, and the timed transitions.
+
+pending → active → closed → deleted, with opposed (the person refused) and suspended (fraud).
+Every transition is one conditional UPDATE on the state it starts from, so two requests (or
+two `flask lifecycle run` at once) never both carry it out, and each is written to the
+record's access history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from webapp.extensions import db
+from webapp.models import (
+    Account,
+    Authorisation,
+    Beneficiary,
+    Document,
+    Patient,
+    ProvisionalCode,
+    UserSession,
+)
+from webapp.models.account import AccountState, RecordState
+from webapp.models.base import affected
+from webapp.services import clock, notify, provisional, storage
+from webapp.services.audit import Action, ActorKind, record_access
+
+AUTO_OPEN_AFTER = timedelta(weeks=6)
+ARCHIVE_FOR = timedelta(days=3653)  # ten years, leap days included
+SUSPENSION_CLOSES_AFTER = timedelta(weeks=6)
+
+S = RecordState
+# From each state (None: no record yet), the states a record may move to.
+TRANSITIONS: dict[str | None, frozenset[str]] = {
+    None: frozenset({S.PENDING, S.ACTIVE, S.OPPOSED}),
+    S.PENDING: frozenset({S.ACTIVE, S.OPPOSED}),
+    S.OPPOSED: frozenset({S.PENDING, S.ACTIVE}),
+    S.ACTIVE: frozenset({S.CLOSED, S.SUSPENDED}),
+    S.SUSPENDED: frozenset({S.ACTIVE, S.CLOSED}),
+    S.CLOSED: frozenset({S.ACTIVE, S.DELETED}),
+    S.DELETED: frozenset({S.PENDING, S.ACTIVE}),  # a new, empty record
+}
+
+
+class InvalidTransition(ValueError):
+    """This record cannot go from its state to the one asked."""
+
+
+class ChangedMeanwhile(RuntimeError):
+    """Another request changed the record's state first."""
+
+
+def allowed(current: str | None, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+_ACTIONS: dict[str, Action] = {
+    S.PENDING: Action.RECORD_PENDING,
+    S.OPPOSED: Action.RECORD_OPPOSED,
+    S.CLOSED: Action.RECORD_CLOSED,
+    S.SUSPENDED: Action.RECORD_SUSPENDED,
+    S.DELETED: Action.RECORD_DELETED,
+}
+_BACK_TO_ACTIVE: dict[str, Action] = {
+    S.CLOSED: Action.RECORD_REOPENED,
+    S.SUSPENDED: Action.RECORD_SUSPENSION_LIFTED,
+}
+
+
+def _action_for(current: str | None, target: str) -> Action:
+    if target == S.ACTIVE:
+        return _BACK_TO_ACTIVE.get(current or "", Action.RECORD_OPENED)
+    return _ACTIONS[target]
+
+
+def _dates(target: str, now: datetime) -> dict[str, object]:
+    values: dict[str, object] = {"record_state": target, "state_changed_at": now}
+    if target == S.PENDING:
+        values["pending_since"] = now
+    elif target == S.OPPOSED:
+        values["opposed_at"] = now
+    elif target == S.CLOSED:
+        values["closed_at"] = now
+    elif target == S.SUSPENDED:
+        values["suspended_at"] = now
+    elif target == S.ACTIVE:
+        values.update(closed_at=None, suspended_at=None, deletion_requested_at=None)
+    return values
+
+
+def transition(
+    patient: Patient,
+    target: str,
+    *,
+    actor: Account | None,
+    detail: str = "",
+    actor_kind: str | None = None,
+) -> None:
+    """Move the record to `target`, or raise; written to its history in the same transaction."""
+    current = patient.record_state
+    if not allowed(current, target):
+        raise InvalidTransition(f"{current} → {target}")
+    now = clock.now()
+    result = db.session.execute(
+        update(Patient)
+        .where(Patient.id == patient.id, Patient.record_state == current)
+        .values(**_dates(target, now))
+        .execution_options(synchronize_session=False)
+    )
+    if affected(result) != 1:
+        raise ChangedMeanwhile(f"record {patient.id} is no longer {current}")
+    db.session.refresh(patient)
+    record_access(
+        patient,
+        actor,
+        _action_for(current, target),
+        resource_type="record",
+        resource_id=patient.id,
+        detail=detail,
+        actor_kind=actor_kind or (ActorKind.SYSTEM if actor is None else None),
+    )
+    if target == S.CLOSED:
+        _end_online_access(patient)
+
+
+def record_for(beneficiary: Beneficiary) -> Patient | None:
+    return db.session.scalar(select(Patient).where(Patient.nir == beneficiary.nir))
+
+
+def create(
+    beneficiary: Beneficiary, target: str, *, actor: Account | None, detail: str = ""
+) -> Patient:
+    """The record of a person who had none, created straight in `target`."""
+    if not allowed(None, target):
+        raise InvalidTransition(f"none → {target}")
+    now = clock.now()
+    patient = Patient(
+        nir=beneficiary.nir,
+        last_name=beneficiary.last_name,
+        first_names=beneficiary.first_names,
+        birth_date=beneficiary.birth_date,
+        sex=beneficiary.sex,
+        audit_head_seq=0,
+        **_dates(target, now),
+    )
+    db.session.add(patient)
+    db.session.flush()
+    record_access(
+        patient,
+        actor,
+        _action_for(None, target),
+        resource_type="record",
+        resource_id=patient.id,
+        detail=detail,
+        actor_kind=ActorKind.SYSTEM if actor is None else None,
+    )
+    return patient
+
+
+def ensure_for_code(beneficiary: Beneficiary, *, actor: Account | None) -> Patient:
+    """The record a new provisional code is bound to, created pending if there is none.
+
+    An opposed or deleted record becomes pending again: the person asked for a code.
+    """
+    patient = record_for(beneficiary)
+    if patient is None:
+        return create(beneficiary, S.PENDING, actor=actor)
+    if patient.record_state in (S.OPPOSED, S.DELETED):
+        transition(patient, S.PENDING, actor=actor)
+    return patient
+
+
+def can_receive_code(patient: Patient | None) -> bool:
+    """A code can open a record, reopen a closed one, or give online access to an open one."""
+    if patient is None:
+        return True
+    if patient.record_state == S.ACTIVE:
+        return patient.account_id is None
+    return patient.record_state in (S.PENDING, S.OPPOSED, S.CLOSED, S.DELETED)
+
+
+def request_deletion(patient: Patient, *, actor: Account | None) -> None:
+    """An express deletion request on a closed record, carried out by the next run."""
+    if patient.record_state != S.CLOSED:
+        raise InvalidTransition("only a closed record can be deleted")
+    patient.deletion_requested_at = clock.now()
+    record_access(
+        patient, actor, Action.DELETION_REQUESTED, resource_type="record", resource_id=patient.id
+    )
+
+
+def _end_online_access(patient: Patient) -> None:
+    """Closing: every session ends and the account cannot sign in until the record reopens."""
+    if patient.account_id is None:
+        return
+    now = clock.now()
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.account_id == patient.account_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(Account)
+        .where(Account.id == patient.account_id)
+        .values(state=AccountState.DISABLED)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _purge(patient: Patient) -> list[str]:
+    """Remove the content of a deleted record; returns the files to destroy after commit.
+
+    The access history stays (it cannot be altered, and it shows who saw what and when).
+    """
+    blobs = [
+        blob
+        for blob in db.session.scalars(
+            select(Document.blob_id).where(Document.patient_id == patient.id)
+        )
+        if blob
+    ]
+    db.session.execute(delete(Document).where(Document.patient_id == patient.id))
+    db.session.execute(delete(Authorisation).where(Authorisation.patient_id == patient.id))
+    db.session.execute(
+        update(ProvisionalCode)
+        .where(ProvisionalCode.patient_id == patient.id, ProvisionalCode.consumed_at.is_(None))
+        .values(superseded_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if patient.account_id is not None:
+        account_id = patient.account_id
+        db.session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(
+                identifier=f"supprime-{account_id}",
+                password_hash=None,
+                email=None,
+                mobile=None,
+                totp_secret_sealed=None,
+                state=AccountState.DISABLED,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            update(Patient)
+            .where(Patient.id == patient.id)
+            .values(account_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    return blobs
+
+
+@dataclass
+class RunReport:
+    opened: int = 0
+    codes_expired: int = 0
+    deleted: int = 0
+    closed_after_suspension: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [
+            f"records opened after six weeks: {self.opened}",
+            f"provisional codes expired: {self.codes_expired}",
+            f"suspended records closed: {self.closed_after_suspension}",
+            f"records deleted: {self.deleted}",
+        ]
+
+
+def _ids(*conditions: object) -> list[int]:
+    return list(db.session.scalars(select(Patient.id).where(*conditions).order_by(Patient.id)))  # type: ignore[arg-type]
+
+
+def _step(patient_id: int, expected: str, target: str, detail: str) -> Patient | None:
+    """One timed transition in its own transaction; None when another run got there first."""
+    patient = db.session.get(Patient, patient_id, populate_existing=True)
+    if patient is None or patient.record_state != expected:
+        db.session.rollback()
+        return None
+    try:
+        transition(patient, target, actor=None, detail=detail)
+    except ChangedMeanwhile:
+        db.session.rollback()
+        return None
+    return patient
+
+
+def run(*, extra: list[str] | None = None) -> RunReport:
+    """Carry out what is due now. Idempotent; safe to run twice at the same time."""
+    report = RunReport()
+    now = clock.now()
+    for patient_id in _ids(
+        Patient.record_state == S.PENDING, Patient.pending_since <= now - AUTO_OPEN_AFTER
+    ):
+        patient = _step(patient_id, S.PENDING, S.ACTIVE, "six weeks without opposition")
+        if patient is not None:
+            notify_person(patient, "record_opened", opened_on=now.date())
+            db.session.commit()
+            report.opened += 1
+    report.codes_expired = provisional.expire_due()
+    db.session.commit()
+    for patient_id in _ids(
+        Patient.record_state == S.SUSPENDED,
+        Patient.suspended_at <= now - SUSPENSION_CLOSES_AFTER,
+    ):
+        patient = _step(patient_id, S.SUSPENDED, S.CLOSED, "suspension without objection")
+        if patient is not None:
+            notify_person(patient, "record_closed", closed_on=now.date(), deletion_requested=False)
+            db.session.commit()
+            report.closed_after_suspension += 1
+    for patient_id in _ids(
+        Patient.record_state == S.CLOSED,
+        (Patient.deletion_requested_at.is_not(None)) | (Patient.closed_at <= now - ARCHIVE_FOR),
+    ):
+        patient = _step(patient_id, S.CLOSED, S.DELETED, "")
+        if patient is None:
+            continue
+        blobs = _purge(patient)
+        db.session.commit()
+        for blob_id in blobs:
+            storage.delete(blob_id)
+        report.deleted += 1
+    return report
+
+
+def notify_person(patient: Patient, kind: str, **context: Any) -> None:
+    """Tell the person by e-mail, or by post when the insurer has no e-mail for them."""
+    beneficiary = db.session.scalar(select(Beneficiary).where(Beneficiary.nir == patient.nir))
+    account = patient.account
+    names: dict[str, Any] = {"first_names": patient.first_names, "last_name": patient.last_name}
+    if account is not None and account.email and account.state != AccountState.DISABLED:
+        notify.enqueue(account, kind, **names, **context)
+        return
+    email = account.email if account is not None and account.email else None
+    email = email or (beneficiary.email if beneficiary is not None else None)
+    if email:
+        notify.enqueue_contact(email, "email", kind, **names, **context)
+    elif beneficiary is not None and beneficiary.address:
+        notify.enqueue_letter(beneficiary.postal_address, kind, **names, **context)
