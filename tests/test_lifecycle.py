@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.builders import (
+    PASSWORD,
     authorise,
     csrf_from,
     login_as,
@@ -270,3 +271,26 @@ def test_suspension_by_the_operator_is_told_by_letter_without_email(app: Flask) 
     assert letters == ["record_suspended"]
     again = app.test_cli_runner().invoke(args=["lifecycle", "suspend", patient.nir])
     assert again.exit_code != 0
+
+
+def test_signing_in_to_a_closed_record_says_how_to_reopen(client: FlaskClient) -> None:
+    holder = make_patient()
+    login_as(client, holder)
+    close_via_settings(client)
+    page = client.get("/auth/login")
+    wrong = client.post(
+        "/auth/login",
+        data={
+            "identifier": holder.identifier,
+            "password": "pas le bon mot de passe",
+            "csrf_token": csrf_from(page),
+        },
+    )
+    assert "Identifiant ou mot de passe incorrect" in wrong.get_data(as_text=True)
+    page = client.get("/auth/login")
+    right = client.post(
+        "/auth/login",
+        data={"identifier": holder.identifier, "password": PASSWORD, "csrf_token": csrf_from(page)},
+    )
+    assert right.status_code == HTTPStatus.OK
+    assert "/enrolment/code" in right.get_data(as_text=True)

@@ -77,7 +77,9 @@ def nir_field() -> StringField:
     return StringField(
         _l("Numéro de sécurité sociale"),
         validators=[DataRequired(_l("Saisissez votre numéro de sécurité sociale.")), _check_nir],
-        description=_l("Les 15 chiffres inscrits sur votre carte Vitale, clé comprise."),
+        description=_l(
+            "Les 15 chiffres inscrits sur votre carte Vitale, clé comprise ; espaces facultatifs."
+        ),
         render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"},
     )
 
@@ -101,5 +103,6 @@ def birth_field() -> DateField:
             DataRequired(_l("Saisissez votre date de naissance, par exemple 14/03/1985.")),
             _check_birth,
         ],
+        description=_l("Jour, mois et année, par exemple 17/05/1950."),
         render_kw={"autocomplete": "bday"},
     )

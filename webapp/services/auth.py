@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Account, UserSession
-from webapp.models.account import AccountState, Role, SecondFactor
+from webapp.models.account import AccountState, RecordState, Role, SecondFactor
 from webapp.services import clock, codes, notify, passwords, sessions
 from webapp.services.audit import Action, record_access
 
@@ -28,9 +28,21 @@ def find_account(identifier: str) -> Account | None:
 
 def check_password(identifier: str, password: str) -> Account | None:
     """The account when the password is right; None otherwise, in the same time either way."""
+    return sign_in_attempt(identifier, password)[0]
+
+
+def sign_in_attempt(identifier: str, password: str) -> tuple[Account | None, bool]:
+    """(account, closed): `closed` is True when the right password opens a closed record,
+    so that its holder is told how to reopen it instead of being told they mistyped."""
     account = find_account(identifier)
     usable = account is not None and account.state == AccountState.ACTIVE
-    stored = account.password_hash if (account is not None and usable) else None
+    closed = (
+        account is not None
+        and account.state == AccountState.DISABLED
+        and account.patient is not None
+        and account.patient.record_state == RecordState.CLOSED
+    )
+    stored = account.password_hash if (account is not None and (usable or closed)) else None
     # Nothing is written yet: end the read so that the slow hash holds no database lock.
     db.session.commit()
     if not passwords.verify(stored, password):
@@ -42,11 +54,13 @@ def check_password(identifier: str, password: str) -> Account | None:
                 allowed=False,
                 reason="wrong_password",
             )
-        return None
+        return None, False
     assert account is not None and account.password_hash is not None
+    if closed:
+        return None, True
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
-    return account
+    return account, False
 
 
 def needs_totp_enrolment(account: Account) -> bool:

@@ -64,7 +64,10 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     next_url = safe_next(request.args.get("next"), "")
     if form.validate_on_submit():
-        account = auth.check_password(form.identifier.data or "", form.password.data or "")
+        account, closed = auth.sign_in_attempt(form.identifier.data or "", form.password.data or "")
+        if closed:
+            db.session.commit()
+            return render_template("auth/record_closed.html")
         if account is not None and auth.needs_totp_enrolment(account):
             form.password.errors = [_NO_APP_LINKED]
         elif account is not None:

@@ -25,7 +25,7 @@ from webapp.models.account import RecordState
 from webapp.security import public
 from webapp.services import enrolment, notify, passwords, provisional
 
-STEPS = 5
+STEPS = 4
 # Attempts with a code or identity details all answer after the same time, matched or not:
 # the work differs by a few milliseconds (a row updated, a page rendered), the floor hides it.
 ANSWER_FLOOR_SECONDS = 0.2
