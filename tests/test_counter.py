@@ -206,3 +206,73 @@ def test_reopening_a_closed_record_at_the_counter(client: FlaskClient) -> None:
     inform_and_consent(client, visit)
     choose_access(client, visit, "no")
     assert record_of(person).record_state == RecordState.ACTIVE
+
+
+def test_no_authorisation_through_a_visit_on_an_open_record(client: FlaskClient) -> None:
+    pro = make_professional(profession="pharmacien", specialty=None)
+    person = make_beneficiary()
+    patient = lifecycle.create(person, RecordState.ACTIVE, actor=None)
+    db.session.commit()
+    login_as(client, pro)
+    visit = identify(client, "/pro", person)
+    page = client.get(visit)
+    client.post(
+        f"{visit}/inform",
+        data={
+            "items": list(assisted.INFORMATION_ITEMS),
+            "consent": "yes",
+            "csrf_token": csrf_from(page),
+        },
+    )
+    response = client.post(f"{visit}/access", data={"online": "no", "csrf_token": csrf_from(page)})
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    grants = db.session.scalars(
+        select(Authorisation).where(Authorisation.patient_id == patient.id)
+    ).all()
+    assert grants == []
+
+
+def test_a_suspended_record_cannot_be_reopened_at_the_counter(client: FlaskClient) -> None:
+    person = make_beneficiary()
+    patient = lifecycle.create(person, RecordState.ACTIVE, actor=None)
+    lifecycle.transition(patient, RecordState.SUSPENDED, actor=None)
+    db.session.commit()
+    login_as(client, make_agent())
+    visit = identify(client, "/counter", person)
+    page = client.get(visit)
+    client.post(
+        f"{visit}/inform",
+        data={
+            "items": list(assisted.INFORMATION_ITEMS),
+            "consent": "yes",
+            "csrf_token": csrf_from(page),
+        },
+    )
+    client.post(f"{visit}/access", data={"online": "no", "csrf_token": csrf_from(page)})
+    assert record_of(person).record_state == RecordState.SUSPENDED
+
+
+def test_a_pharmacist_who_creates_a_record_is_authorised_for_three_days(
+    client: FlaskClient,
+) -> None:
+    pro = make_professional(profession="pharmacien", specialty=None)
+    person = make_beneficiary()
+    login_as(client, pro)
+    visit = identify(client, "/pro", person)
+    inform_and_consent(client, visit)
+    choose_access(client, visit, "no")
+    grant = db.session.scalars(select(Authorisation)).one()
+    assert grant.until is not None
+    assert 2.9 < (grant.until - grant.since).total_seconds() / 86400 < 3.1
+
+
+def test_a_professional_sees_only_their_own_past_actions(client: FlaskClient) -> None:
+    agent = make_agent()
+    person = make_beneficiary()
+    assisted.start(agent, person)
+    db.session.commit()
+    pro = make_professional()
+    login_as(client, pro)
+    visit = identify(client, "/pro", person)
+    page = client.get(visit).get_data(as_text=True)
+    assert "CPAM Test" not in page

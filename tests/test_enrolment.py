@@ -403,3 +403,91 @@ def test_masks() -> None:
     assert enrolment.mask_email("camille.martin@exemple.fr") == "c****@e****.fr"
     assert enrolment.mask_mobile("+33612345678") == "06 ** ** ** 78"
     assert enrolment.mask_email(None) == ""
+
+
+class TestReviewFindings:
+    """Regressions for the second engineer's review of enrolment."""
+
+    def test_a_nir_alone_cannot_use_up_someones_tries(self, app: Flask) -> None:
+        person = make_beneficiary()
+        _, code = issue_for(person)
+        for _ in range(provisional.MAX_TRIES + 2):
+            provisional.check(provisional.new_code(), person.nir, "000000", date(1990, 1, 1))
+        assert provisional.check(code, person.nir, person.vitale_serial, person.birth_date)
+
+    def test_the_lost_code_form_does_not_undo_an_opposition(self, client: FlaskClient) -> None:
+        person = make_beneficiary()
+        patient = lifecycle.create(person, RecordState.OPPOSED, actor=None)
+        db.session.commit()
+        TestLostCode().request(client, person)
+        # The person who holds the code may still choose to activate.
+        code = outbox_code(person.email or "")
+        assert provisional.check(code, person.nir, person.vitale_serial, person.birth_date)
+        db.session.commit()
+        clock.advance(lifecycle.AUTO_OPEN_AFTER.total_seconds() * 2)
+        lifecycle.run()
+        db.session.refresh(patient)
+        assert patient.record_state == RecordState.OPPOSED
+
+    def test_a_reissued_code_restarts_the_six_weeks(self, app: Flask) -> None:
+        person = make_beneficiary()
+        issue_for(person)
+        clock.advance(lifecycle.AUTO_OPEN_AFTER.total_seconds() - 86400)
+        patient, _ = issue_for(person)
+        clock.advance(2 * 86400)
+        assert lifecycle.run().opened == 0
+        db.session.refresh(patient)
+        assert patient.record_state == RecordState.PENDING
+
+    def test_a_suspension_kills_live_codes(self, client: FlaskClient) -> None:
+        person = make_beneficiary()
+        patient, code = issue_for(person)
+        lifecycle.transition(patient, RecordState.ACTIVE, actor=None)
+        lifecycle.transition(patient, RecordState.SUSPENDED, actor=None)
+        db.session.commit()
+        response = post_form(client, "/enrolment/activate", identity(person, code))
+        assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+
+    def test_replaying_the_cookie_gains_no_contact_check_tries(self, client: FlaskClient) -> None:
+        person = make_beneficiary()
+        _, code = issue_for(person)
+        post_form(client, "/enrolment/activate", identity(person, code))
+        post_form(
+            client,
+            "/enrolment/contacts",
+            {"keep_email": "change", "email": "new@exemple.fr", "keep_mobile": "keep"},
+        )
+        for _ in range(provisional.MAX_TRIES):
+            post_form(client, "/enrolment/contacts/check", {"email_code": "000000"})
+        # Five wrong checks used the code up, whatever the cookie says.
+        response = client.get("/enrolment/account")
+        assert response.headers["Location"].endswith("/enrolment/activate")
+
+    def test_earlier_contacts_hear_of_an_activation_with_new_ones(
+        self, client: FlaskClient
+    ) -> None:
+        person = make_beneficiary(mobile=None)
+        _, code = issue_for(person)
+        post_form(client, "/enrolment/activate", identity(person, code))
+        post_form(
+            client,
+            "/enrolment/contacts",
+            {
+                "keep_email": "change",
+                "email": "autre@exemple.fr",
+                "keep_mobile": "change",
+                "mobile": "",
+            },
+        )
+        sent = outbox_code("autre@exemple.fr", r"\b\d{6}\b")
+        post_form(client, "/enrolment/contacts/check", {"email_code": sent})
+        post_form(
+            client,
+            "/enrolment/account",
+            {"identifier": "jeanne.c", "password": PASSWORD, "confirm": PASSWORD},
+        )
+        post_form(client, "/enrolment/emergency", {"emergency": "allow", "regulation": "allow"})
+        notices = db.session.scalars(
+            select(OutboxMessage.recipient).where(OutboxMessage.kind == "online_access_notice")
+        ).all()
+        assert notices == [person.email]

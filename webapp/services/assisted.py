@@ -24,11 +24,14 @@ from webapp.models import (
     CounterAction,
     Patient,
 )
-from webapp.models.account import RecordState, Role
+from webapp.models.account import AccountState, RecordState, Role
 from webapp.services import clock, crypto, enrolment, letters, lifecycle, provisional
 from webapp.services.audit import Action, record_access
 
 VISIT_LIFETIME = timedelta(hours=2)
+# States from which the person's consent, given here, opens the record.
+OPENABLE = (RecordState.PENDING, RecordState.OPPOSED, RecordState.CLOSED, RecordState.DELETED)
+PHARMACIST_GRANT = timedelta(days=3)
 LETTER_LIFETIME = timedelta(minutes=30)
 
 # The *présentation du DMP*: what the person must have been told before consenting.
@@ -97,13 +100,15 @@ def _log(visit: AssistedEnrolment, actor: Account, action: str, detail: str = ""
     db.session.flush()
 
 
-def past_actions(beneficiary: Beneficiary, limit: int = 20) -> list[CounterAction]:
+def past_actions(beneficiary: Beneficiary, viewer: Account, limit: int = 20) -> list[CounterAction]:
+    """Counter agents see every counter's actions; a professional only their own (which
+    doctor or office a person saw is not a pharmacist's business)."""
+    query = select(CounterAction).where(CounterAction.beneficiary_id == beneficiary.id)
+    if viewer.role != Role.AGENT:
+        query = query.where(CounterAction.actor_account_id == viewer.id)
     return list(
         db.session.scalars(
-            select(CounterAction)
-            .where(CounterAction.beneficiary_id == beneficiary.id)
-            .order_by(CounterAction.at.desc(), CounterAction.id.desc())
-            .limit(limit)
+            query.order_by(CounterAction.at.desc(), CounterAction.id.desc()).limit(limit)
         )
     )
 
@@ -159,8 +164,13 @@ def open_record(visit: AssistedEnrolment, actor: Account, channel: str | None) -
     detail = f"{where(actor)} · {visit.items_explained}"
     if patient is None:
         patient = lifecycle.create(beneficiary, RecordState.ACTIVE, actor=actor, detail=detail)
-    elif patient.record_state != RecordState.ACTIVE:
+    elif patient.record_state in OPENABLE:
         lifecycle.transition(patient, RecordState.ACTIVE, actor=actor, detail=detail)
+        if patient.account is not None and patient.account.state == AccountState.DISABLED:
+            lifecycle.notify_person(patient, "record_reopened")
+    else:
+        # Open already (or suspended): nothing to consent to here, and no way to gain access.
+        raise VisitError("the record is not waiting to be opened")
     record_access(
         patient,
         actor,
@@ -197,6 +207,10 @@ def _authorise(patient: Patient, actor: Account) -> None:
             is_medecin_traitant=False,
             granted_by="professional",
             since=clock.now(),
+            # As when the patient grants it: a pharmacist for three days, others until revoked.
+            until=clock.now() + PHARMACIST_GRANT
+            if actor.professional.profession == "pharmacien"
+            else None,
         )
     )
     db.session.flush()

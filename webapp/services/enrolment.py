@@ -197,12 +197,15 @@ def identifier_problem(identifier: str, patient: Patient) -> str | None:
 def activate(code_id: int, patient_id: int, choice: Activation) -> Account:
     """The last step: the code is used, the record opens, the account is ready to sign in."""
     patient = db.session.get(Patient, patient_id)
-    if patient is None or not provisional.consume(code_id):
+    if patient is None or patient.record_state == RecordState.SUSPENDED:
+        raise CodeGone("record not open to activation")
+    if not provisional.consume(code_id):
         raise CodeGone("code no longer valid")
     if identifier_problem(choice.identifier, patient) is not None:
         raise EnrolmentError("identifier")
     now = clock.now()
     account = patient.account
+    earlier = _known_contacts(patient)
     if account is None:
         account = Account(
             identifier=normalise_identifier(choice.identifier),
@@ -234,7 +237,24 @@ def activate(code_id: int, patient_id: int, choice: Activation) -> Account:
         detail=emergency_detail(patient),
     )
     notify.enqueue(account, "welcome", identifier=account.identifier)
+    # Whoever held the card could have asked for the code: the contacts known before this
+    # activation hear of it at once, so that the real holder can react.
+    for channel, address in earlier - {("email", choice.email), ("sms", choice.mobile)}:
+        notify.enqueue_contact(address, channel, "online_access_notice", when=now)
     return account
+
+
+def _known_contacts(patient: Patient) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    beneficiary = db.session.scalar(select(Beneficiary).where(Beneficiary.nir == patient.nir))
+    for holder in (patient.account, beneficiary):
+        if holder is None:
+            continue
+        if holder.email:
+            found.add(("email", holder.email))
+        if holder.mobile:
+            found.add(("sms", holder.mobile))
+    return found
 
 
 def emergency_detail(patient: Patient) -> str:

@@ -29,6 +29,7 @@ SUBJECTS = {
     "record_opened": "Lettre : dossier ouvert",
     "record_closed": "Lettre : dossier fermé",
     "record_suspended": "Lettre : dossier suspendu",
+    "record_reopened": "Lettre : dossier rouvert",
 }
 
 

@@ -123,8 +123,10 @@ def transition(
         detail=detail,
         actor_kind=actor_kind or (ActorKind.SYSTEM if actor is None else None),
     )
-    if target == S.CLOSED:
+    if target in (S.CLOSED, S.SUSPENDED):
         _end_online_access(patient)
+    if target == S.SUSPENDED:
+        provisional.supersede_all(patient)  # no code may reopen a record under suspicion
 
 
 def record_for(beneficiary: Beneficiary) -> Patient | None:
@@ -162,15 +164,14 @@ def create(
 
 
 def ensure_for_code(beneficiary: Beneficiary, *, actor: Account | None) -> Patient:
-    """The record a new provisional code is bound to, created pending if there is none.
-
-    An opposed or deleted record becomes pending again: the person asked for a code.
-    """
+    """The record a new provisional code is bound to, created pending if there is none."""
     patient = record_for(beneficiary)
     if patient is None:
         return create(beneficiary, S.PENDING, actor=actor)
-    if patient.record_state in (S.OPPOSED, S.DELETED):
-        transition(patient, S.PENDING, actor=actor)
+    if patient.record_state == S.PENDING:
+        patient.pending_since = clock.now()  # six weeks from the code the person now holds
+    # An opposed or deleted record keeps its state: only the person, activating with the
+    # code, turns it into an open record; nothing opens it behind their back.
     return patient
 
 
@@ -179,7 +180,8 @@ def can_receive_code(patient: Patient | None) -> bool:
     if patient is None:
         return True
     if patient.record_state == S.ACTIVE:
-        return patient.account_id is None
+        account = patient.account
+        return account is None or account.state == AccountState.DISABLED
     return patient.record_state in (S.PENDING, S.OPPOSED, S.CLOSED, S.DELETED)
 
 

@@ -164,7 +164,13 @@ def check(code: str, nir: str, vitale_serial: str, birth_date: date) -> Match | 
         target = ProvisionalCode.id == -1  # no row: the same UPDATE, touching nothing
     elif found is not None:
         target = ProvisionalCode.id == found.id
-    elif beneficiary is not None:
+    elif (
+        beneficiary is not None
+        and crypto.same(beneficiary.vitale_serial, vitale_serial)
+        and beneficiary.birth_date == birth_date
+    ):
+        # The person's own details with a wrong code: a try spent on their code. A NIR alone
+        # (easy to learn) must not let a stranger use up someone's tries.
         owner = select(Patient.id).where(Patient.nir == beneficiary.nir).scalar_subquery()
         target = ProvisionalCode.patient_id == owner
     else:
@@ -184,6 +190,16 @@ def still_live(code_id: int) -> bool:
     return (
         db.session.scalar(select(ProvisionalCode.id).where(ProvisionalCode.id == code_id, _live()))
         is not None
+    )
+
+
+def spend_try(code_id: int) -> None:
+    """A wrong answer during the steps a code opened (a contact check) costs the code a try."""
+    db.session.execute(
+        update(ProvisionalCode)
+        .where(ProvisionalCode.id == code_id, _live())
+        .values(attempts=ProvisionalCode.attempts + 1)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -49,6 +49,11 @@ class AccessForm(FlaskForm):
     )
 
 
+def _per_helper() -> str:
+    """Limits per helper as well as per address: one office shares one address."""
+    return f"helper:{current_account().id}"
+
+
 def _visit(visit_id: int) -> AssistedEnrolment:
     visit = assisted.load(visit_id, current_account())
     if visit is None:
@@ -86,7 +91,7 @@ def install(bp: Blueprint, template_prefix: str) -> None:
             can_code=lifecycle.can_receive_code(patient),
             masked_email=enrolment.mask_email(beneficiary.email),
             masked_mobile=enrolment.mask_mobile(beneficiary.mobile),
-            actions=assisted.past_actions(beneficiary),
+            actions=assisted.past_actions(beneficiary, current_account()),
             items=assisted.INFORMATION_ITEMS,
             channels=_channels(visit),
             letter_ready=assisted.letter(visit) is not None,
@@ -96,6 +101,7 @@ def install(bp: Blueprint, template_prefix: str) -> None:
 
     @bp.post("/identify", endpoint="identify")
     @limiter.limit("60 per hour")
+    @limiter.limit("40 per hour", key_func=_per_helper)
     def identify() -> ResponseReturnValue:
         form = IdentifyForm()
         actor = current_account()
@@ -170,7 +176,12 @@ def install(bp: Blueprint, template_prefix: str) -> None:
             )
         try:
             outcome = assisted.open_record(visit, current_account(), channel)
-        except (assisted.VisitError, lifecycle.InvalidTransition, EnrolmentError):
+        except (
+            assisted.VisitError,
+            lifecycle.InvalidTransition,
+            lifecycle.ChangedMeanwhile,
+            EnrolmentError,
+        ):
             db.session.rollback()
             return page(
                 _visit(visit_id),
@@ -185,6 +196,7 @@ def install(bp: Blueprint, template_prefix: str) -> None:
 
     @bp.post("/visits/<int:visit_id>/code", endpoint="reissue")
     @limiter.limit("30 per hour")
+    @limiter.limit("20 per hour", key_func=_per_helper)
     def reissue(visit_id: int) -> ResponseReturnValue:
         visit = _visit(visit_id)
         channel = request.form.get("channel", "")
@@ -214,7 +226,7 @@ def install(bp: Blueprint, template_prefix: str) -> None:
             )
         try:
             assisted.oppose(visit, current_account())
-        except (assisted.VisitError, lifecycle.InvalidTransition):
+        except (assisted.VisitError, lifecycle.InvalidTransition, lifecycle.ChangedMeanwhile):
             db.session.rollback()
             return page(
                 _visit(visit_id),

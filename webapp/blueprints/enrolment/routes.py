@@ -7,6 +7,7 @@ import time
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from webapp.blueprints.enrolment import bp, state
 from webapp.blueprints.enrolment.forms import (
@@ -23,7 +24,7 @@ from webapp.extensions import db, limiter
 from webapp.identity_fields import nir_problem, serial_problem
 from webapp.models.account import RecordState
 from webapp.security import public
-from webapp.services import enrolment, notify, passwords, provisional
+from webapp.services import enrolment, lifecycle, notify, passwords, provisional
 
 STEPS = 4
 # Attempts with a code or identity details all answer after the same time, matched or not:
@@ -116,7 +117,7 @@ def oppose() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             enrolment.oppose(int(found["code"]), patient.id)
-        except enrolment.EnrolmentError:
+        except (enrolment.EnrolmentError, lifecycle.ChangedMeanwhile):
             db.session.rollback()
             return _no_enrolment()
         db.session.commit()
@@ -206,10 +207,13 @@ def check_contacts() -> ResponseReturnValue:
         typed = {"email": form.email_code.data or "", "sms": form.mobile_code.data or ""}
         for kind in list(pending):
             if state.try_check(kind, typed[kind]) is None:
+                # Counted in the database too: replaying an older cookie gains no tries.
+                provisional.spend_try(int(found["code"]))
                 target = form.email_code if kind == "email" else form.mobile_code
                 target.errors = [
                     _("Ce code ne correspond pas ou a expiré. Vérifiez le message reçu.")
                 ]
+        db.session.commit()
         if not form.errors:
             state.update(contacts_done=True)
             return redirect(url_for("enrolment.account"), 303)
@@ -300,10 +304,13 @@ def emergency() -> ResponseReturnValue:
         except enrolment.CodeGone:
             db.session.rollback()
             return _no_enrolment()
-        except enrolment.EnrolmentError:
+        except (enrolment.EnrolmentError, IntegrityError):
             db.session.rollback()
             flash(_("Cet identifiant vient d'être pris : choisissez-en un autre."))
             return redirect(url_for("enrolment.account"), 303)
+        except lifecycle.ChangedMeanwhile:
+            db.session.rollback()
+            return _no_enrolment()
         db.session.commit()
         state.end()
         session["activated_identifier"] = created.identifier

@@ -153,7 +153,14 @@ def close_record() -> ResponseReturnValue:
             error = _("Cochez la case pour confirmer que vous avez compris.")
         else:
             wants_deletion = request.form.get("delete") == "yes"
-            lifecycle.transition(patient, RecordState.CLOSED, actor=account)
+            try:
+                lifecycle.transition(patient, RecordState.CLOSED, actor=account)
+            except lifecycle.ChangedMeanwhile:
+                db.session.rollback()
+                flash(
+                    _("Votre dossier vient de changer d'état : vérifiez-le avant de recommencer.")
+                )
+                return redirect(url_for("settings.index"), 303)
             if wants_deletion:
                 lifecycle.request_deletion(patient, actor=account)
             lifecycle.notify_person(
