@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test install install-dev translations chromium lint typecheck unit e2e unit-postgres extract-messages clean
+.PHONY: run test install install-dev translations pdf-deps chromium lint typecheck unit e2e unit-postgres extract-messages clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,9 +22,9 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed translations
+install: $(VENV)/.installed translations pdf-deps
 
-install-dev: $(VENV)/.installed-dev translations
+install-dev: $(VENV)/.installed-dev translations pdf-deps
 
 # Compiled catalogues are not committed; they are built from the .po files at install.
 translations: $(VENV)/.installed
@@ -33,6 +33,13 @@ translations: $(VENV)/.installed
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot .
 	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
+
+# Letters are laid out for Liberation Sans; WeasyPrint wants HarfBuzz-Subset for its fonts.
+pdf-deps:
+	@{ fc-list 2>/dev/null | grep -q "Liberation Sans" && ldconfig -p | grep -q libharfbuzz-subset; } || { \
+	  echo "Installing the fonts and library the PDF letters need..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-liberation libharfbuzz-subset0 >/dev/null; }
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

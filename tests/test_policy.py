@@ -377,6 +377,26 @@ CASES = [
         specialty=None,
         doc={"type_code": "42348-3", "category": "ma_sante"},
     ),
+    # the announcement hold: only its author ends it
+    Case(
+        "author releases a held result",
+        "pro",
+        P.DOCUMENT_RELEASE,
+        True,
+        "author",
+        author="pro",
+        doc={"hidden_from_patient_until": "+"},
+    ),
+    Case(
+        "another professional cannot release",
+        "pro",
+        P.DOCUMENT_RELEASE,
+        False,
+        "not_author",
+        author="other_pro",
+        grants=TRAITANT,
+        doc={"hidden_from_patient_until": "+"},
+    ),
     # nobody else
     Case("agent, document", "agent", P.DOCUMENT_READ, False, "agent_no_medical_content"),
     Case("agent, list", "agent", P.DOCUMENT_LIST, False, "agent_no_medical_content", on="patient"),

@@ -50,7 +50,10 @@ def _path(rule: Rule, **values: object) -> str:
         path = re.sub(rf"<(?:[^:<>]+:)?{name}>", str(value), path)
     for name in rule.arguments - set(values):
         converter = rule._converters[name]  # noqa: SLF001
-        value = "1" if type(converter).__name__ == "IntegerConverter" else "placeholder"
+        kind = type(converter).__name__
+        value = "1" if kind == "IntegerConverter" else "placeholder"
+        if kind == "AnyConverter":
+            value = sorted(converter.items)[0]  # type: ignore[attr-defined]
         path = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, path)
     return path
 

@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 import time
+from datetime import timedelta
 
 import click
 from flask import Flask
@@ -145,6 +146,42 @@ def audit_verify() -> None:
         click.echo(f"{len(breaks)} of {checked} chain(s) broken.")
         sys.exit(1)
     click.echo(f"{checked} chain(s) verified, none broken.")
+
+
+@audit_group.command("emergencies")
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True)
+@click.option("--unreviewed", is_flag=True, help="Only the accesses nobody has reviewed yet.")
+@click.option("--review", "review_id", type=int, default=None, help="Mark this access reviewed.")
+@click.option("--note", default="", help="The reviewer's conclusion, with --review.")
+def audit_emergencies(days: int, unreviewed: bool, review_id: int | None, note: str) -> None:
+    """Every emergency access for the after-the-fact review (SPEC §4.5)."""
+    from webapp.services import emergency
+
+    if review_id is not None:
+        if emergency.mark_reviewed(review_id, note) is None:
+            click.echo(f"No emergency access {review_id}.", err=True)
+            sys.exit(1)
+        db.session.commit()
+        click.echo(f"Emergency access {review_id} marked reviewed.")
+        return
+    lines = emergency.for_review(clock.now() - timedelta(days=days), unreviewed_only=unreviewed)
+    for line in lines:
+        window = line.window
+        click.echo(
+            "\t".join(
+                [
+                    str(window.id),
+                    clock.to_paris(window.opened_at).isoformat(timespec="minutes"),
+                    window.mode,
+                    f"{line.professional} (RPPS {line.rpps}, {line.structure or '-'})",
+                    f"patient {window.patient_id}",
+                    window.reason_code,
+                    window.justification.replace("\n", " "),
+                    "reviewed" if window.reviewed_at else "to review",
+                ]
+            )
+        )
+    click.echo(f"{len(lines)} emergency access(es) in the last {days} day(s).")
 
 
 @click.group("accounts", cls=AppGroup)

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from webapp import htmx
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,12 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     if code not in MESSAGES:
         return error
     allowed = getattr(error, "valid_methods", None)
-    return _render(
-        code, *MESSAGES[code], headers={"Allow": ", ".join(allowed)} if allowed else None
-    )
+    headers = {"Allow": ", ".join(allowed)} if allowed else {}
+    if code in (403, 404) and htmx.is_request():
+        # htmx does not swap an error into the page: reload it instead, so that a page left
+        # open after an access was withdrawn is refused at its next click (SPEC §4.2).
+        headers["HX-Refresh"] = "true"
+    return _render(code, *MESSAGES[code], headers=headers or None)
 
 
 def _unexpected(error: Exception) -> ResponseReturnValue:

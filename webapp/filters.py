@@ -18,9 +18,41 @@ def install(app: Flask) -> None:
     app.add_template_global(labels.profession_label, "profession_label")
     app.add_template_global(labels.specialty_label, "specialty_label")
     app.add_template_global(labels.category_label, "category_label")
+    app.add_template_global(labels.type_label, "type_label")
     app.add_template_global(labels.file_kind, "file_kind")
     app.add_template_global(labels.record_state_label, "record_state_label")
     app.add_template_filter(_size, "size")
+    app.add_template_filter(_time_left, "time_left")
+    app.add_template_global(_open_emergency, "open_emergency")
+    app.add_template_global(_is_held, "is_held")
+
+
+def _is_held(doc: object) -> bool:
+    from webapp.models import Document
+    from webapp.services import access
+
+    return isinstance(doc, Document) and access.is_held(doc)
+
+
+def _open_emergency() -> object:
+    """The signed-in professional's emergency window open now, for the red banner."""
+    from webapp.security import current_account_or_none
+    from webapp.services import emergency
+
+    account = current_account_or_none()
+    return emergency.open_for(account) if account is not None else None
+
+
+def _time_left(until: datetime) -> str:
+    from flask_babel import ngettext
+
+    from webapp.services import clock
+
+    minutes = max(int((until - clock.now()).total_seconds() // 60), 0)
+    hours, rest = divmod(minutes, 60)
+    if hours:
+        return ngettext("%(num)d h", "%(num)d h", hours) + " " + f"{rest:02d} min"
+    return ngettext("%(num)d minute", "%(num)d minutes", rest)
 
 
 def _when(value: datetime | None) -> str:

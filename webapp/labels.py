@@ -42,6 +42,23 @@ ACTION_LABELS = {
     Action.EMERGENCY_SETTINGS_CHANGED: _l("Réglages de l'accès en urgence modifiés"),
     Action.COUNTER_IDENTIFIED: _l("Identification au guichet (carte Vitale)"),
     Action.COUNTER_CONSENT: _l("Information donnée et consentement oral recueilli"),
+    Action.RECORD_CONSULTED: _l("Dossier consulté"),
+    Action.AUTHORISATION_GRANTED: _l("Accès autorisé"),
+    Action.CONSENT_DECLARED: _l(
+        "Accès déclaré par le professionnel (votre accord en consultation)"
+    ),
+    Action.AUTHORISATION_REVOKED: _l("Accès retiré"),
+    Action.PROFESSIONAL_BLOCKED: _l("Professionnel bloqué"),
+    Action.PROFESSIONAL_UNBLOCKED: _l("Professionnel débloqué"),
+    Action.TRAITANT_DECLARED: _l("Médecin traitant déclaré"),
+    Action.TRAITANT_RIGHTS_GIVEN: _l("Droits du médecin traitant donnés"),
+    Action.TRAITANT_RIGHTS_REMOVED: _l("Droits du médecin traitant retirés"),
+    Action.EMERGENCY_OPENED: _l("Accès en urgence ouvert"),
+    Action.EMERGENCY_REFUSED: _l("Accès en urgence refusé"),
+    Action.EMERGENCY_ENDED: _l("Accès en urgence terminé"),
+    Action.EMERGENCY_SUMMARY_VIEWED: _l("Résumé d'urgence consulté"),
+    Action.DOCUMENT_RELEASED: _l("Document rendu visible pour vous"),
+    Action.HOLD_NOTICE_SENT: _l("Vous avez été prévenu d'une mise à jour de votre dossier"),
 }
 ACTOR_LABELS = {
     ActorKind.PATIENT: _l("Vous"),
@@ -84,31 +101,21 @@ def category_label(code: str) -> str:
     return str(label) if label is not None else code
 
 
-PROFESSION_LABELS = {
-    "medecin": _l("Médecin"),
-    "pharmacien": _l("Pharmacien"),
-    "chirurgien_dentiste": _l("Chirurgien-dentiste"),
-    "infirmier": _l("Infirmier"),
-    "sage_femme": _l("Sage-femme"),
-    "masseur_kinesitherapeute": _l("Masseur-kinésithérapeute"),
-    "pedicure_podologue": _l("Pédicure-podologue"),
-}
+def _english() -> bool:
+    from flask_babel import get_locale
 
-
-SPECIALTY_LABELS = {
-    "medecine_generale": _l("Médecine générale"),
-    "cardiologie": _l("Cardiologie"),
-    "medecine_urgence": _l("Médecine d'urgence"),
-    "pediatrie": _l("Pédiatrie"),
-    "gynecologie": _l("Gynécologie"),
-    "psychiatrie": _l("Psychiatrie"),
-    "medecine_du_travail": _l("Médecine du travail"),
-}
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
 
 
 def specialty_label(code: str) -> str:
-    label = SPECIALTY_LABELS.get(code)
-    return str(label) if label is not None else code.replace("_", " ")
+    """Professions and specialties are reference data (webapp/data), labelled in both languages."""
+    from webapp.services import catalogue
+
+    found = catalogue.current().specialties.get(code)
+    if found is None:
+        return code.replace("_", " ")
+    return found.label_en if _english() else found.label_fr
 
 
 def action_label(code: str) -> str:
@@ -122,8 +129,12 @@ def actor_label(code: str) -> str:
 
 
 def profession_label(code: str) -> str:
-    label = PROFESSION_LABELS.get(code)
-    return str(label) if label is not None else code.replace("_", " ")
+    from webapp.services import catalogue
+
+    found = catalogue.current().professions.get(code)
+    if found is None:
+        return code.replace("_", " ")
+    return found[1] if _english() else found[0]
 
 
 RECORD_STATE_LABELS = {
@@ -140,3 +151,13 @@ RECORD_STATE_LABELS = {
 def record_state_label(code: str | None) -> str:
     label = RECORD_STATE_LABELS.get(code)
     return str(label) if label is not None else str(code)
+
+
+def type_label(code: str) -> str:
+    """A document type of the value set, in the visitor's language."""
+    from webapp.services import catalogue
+
+    found = catalogue.current().types.get(code)
+    if found is None:
+        return code
+    return found.label_en if _english() else found.label_fr

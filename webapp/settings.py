@@ -95,6 +95,8 @@ class Settings:
     argon2_parallelism: int = 4
     rate_limits_enabled: bool = True
     max_upload_bytes: int = 20 * 1024 * 1024
+    # How long an emergency access window stays open (SPEC §4.5), in minutes.
+    emergency_minutes: int = 120
     proxy_hops: int = 0
     # The print spool: each postal letter is written there as a PDF (default <instance>/letters).
     letters_dir: Path = DEFAULT_INSTANCE / "letters"
@@ -153,6 +155,7 @@ class Settings:
             public_url=public_url.rstrip("/"),
             mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
             proxy_hops=_proxy_hops(),
+            emergency_minutes=_emergency_minutes(),
             letters_dir=Path(os.environ.get("LETTERS_DIR") or instance / "letters"),
             retired_master_keys=_retired_master_keys(instance, environment),
         )
@@ -172,3 +175,10 @@ class Settings:
             letters_dir=instance_path / "letters",
         )
         return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def _emergency_minutes() -> int:
+    raw = os.environ.get("EMERGENCY_ACCESS_MINUTES", "120")
+    if not raw.isdigit() or not 10 <= int(raw) <= 24 * 60:
+        raise ConfigurationError("EMERGENCY_ACCESS_MINUTES must be a whole number from 10 to 1440")
+    return int(raw)

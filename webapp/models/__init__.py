@@ -7,6 +7,7 @@ from webapp.models.authorisation import Authorisation, AuthorisationKind
 from webapp.models.base import Base
 from webapp.models.digest import Digest, DigestEntry
 from webapp.models.document import Category, Document, DocumentState
+from webapp.models.emergency import EmergencyAccess, EmergencyMode
 from webapp.models.enrolment import (
     AssistedEnrolment,
     Beneficiary,
@@ -15,6 +16,7 @@ from webapp.models.enrolment import (
     ProvisionalCode,
 )
 from webapp.models.outbox import OutboxMessage
+from webapp.models.profile import EntryKind, ProfileEntry, Section
 
 __all__ = [
     "AccessEvent",
@@ -34,6 +36,11 @@ __all__ = [
     "DigestEntry",
     "Document",
     "DocumentState",
+    "EmergencyAccess",
+    "EmergencyMode",
+    "EntryKind",
+    "ProfileEntry",
+    "Section",
     "OneTimeCode",
     "OutboxMessage",
     "Patient",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.account import Professional
@@ -29,8 +29,11 @@ class Authorisation(Base):
     traitant_rights: Mapped[bool] = mapped_column(Boolean, default=False)
     is_medecin_traitant: Mapped[bool] = mapped_column(Boolean, default=False)
     granted_by: Mapped[str] = mapped_column(String(16))  # "patient" or "professional"
+    granted_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Occupational physicians and fire-brigade doctors: the patient read what they will see.
+    express: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     professional: Mapped[Professional] = relationship()

@@ -90,6 +90,9 @@ class Document(Base):
     masked_from_pros: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden_from_patient_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden_from_legal_reps: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The announcement hold (SPEC §4.4): the day-14 notice, and when the hold ended.
+    hold_notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     series_id: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(12), default=DocumentState.CURRENT)

@@ -31,6 +31,8 @@ from webapp.models import (
     Role,
 )
 from webapp.models.account import RecordState
+from webapp.models.emergency import EmergencyAccess
+from webapp.models.profile import Section
 from webapp.services import catalogue, clock, notify
 from webapp.services.audit import Action, record_access
 
@@ -48,6 +50,12 @@ class Permission(StrEnum):
     DOCUMENT_REPLACE = "document:replace"
     DOCUMENT_MASK = "document:mask"
     DOCUMENT_DELETE = "document:delete"
+    DOCUMENT_RELEASE = "document:release"  # the author ends an announcement hold
+    RECORD_READ = "record:read"  # a professional opens the record's page
+    PROFILE_READ = "profile:read"  # one section of the medical profile
+    ACCESS_MANAGE = "access:manage"  # the holder grants, revokes, blocks
+    CONSENT_DECLARE = "consent:declare"  # a professional declares the patient's consent
+    EMERGENCY_OPEN = "emergency:open"  # bris de glace or SAMU regulation
 
 
 class Mode(StrEnum):
@@ -75,11 +83,22 @@ def deny(reason: str) -> Decision:
 
 @dataclass(frozen=True)
 class Relation:
-    """What a professional is to a patient, from the authorisations in force."""
+    """What a professional is to a patient, from the authorisations in force and any open
+    emergency window."""
 
     authorised: bool = False
     blocked: bool = False
     traitant_rights: bool = False
+    emergency: Mode | None = None  # an emergency window open now, in this mode
+    emergency_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SectionOf:
+    """A section of a patient's medical profile, as a resource of the policy."""
+
+    patient: Patient
+    section: Section
 
 
 NONE = Relation()
@@ -93,6 +112,10 @@ _ON_PATIENT = {
     Permission.HISTORY_READ,
     Permission.DOCUMENT_LIST,
     Permission.DOCUMENT_CREATE,
+    Permission.RECORD_READ,
+    Permission.ACCESS_MANAGE,
+    Permission.CONSENT_DECLARE,
+    Permission.EMERGENCY_OPEN,
 }
 _ON_DOCUMENT = {
     Permission.DOCUMENT_READ,
@@ -100,12 +123,32 @@ _ON_DOCUMENT = {
     Permission.DOCUMENT_REPLACE,
     Permission.DOCUMENT_MASK,
     Permission.DOCUMENT_DELETE,
+    Permission.DOCUMENT_RELEASE,
 }
-_PATIENT_ONLY = {Permission.HISTORY_READ, Permission.DOCUMENT_MASK, Permission.DOCUMENT_DELETE}
+_PATIENT_ONLY = {
+    Permission.HISTORY_READ,
+    Permission.DOCUMENT_MASK,
+    Permission.DOCUMENT_DELETE,
+    Permission.ACCESS_MANAGE,
+}
+_PROFESSIONAL_ONLY = {
+    Permission.RECORD_READ,
+    Permission.CONSENT_DECLARE,
+    Permission.EMERGENCY_OPEN,
+    Permission.DOCUMENT_RELEASE,
+}
+# What an emergency window lets a professional do: read, never change or take away.
+_EMERGENCY_READS = {
+    Permission.RECORD_READ,
+    Permission.DOCUMENT_LIST,
+    Permission.DOCUMENT_READ,
+    Permission.PROFILE_READ,
+}
 
 
 def relation(professional: Professional, patient: Patient) -> Relation:
-    """One query: the authorisations in force between this professional and this patient."""
+    """Two queries: the authorisations in force between this professional and this patient,
+    and the emergency window they may have open on it."""
     now = clock.now()
     rows = db.session.scalars(
         select(Authorisation).where(
@@ -115,21 +158,39 @@ def relation(professional: Professional, patient: Patient) -> Relation:
             or_(Authorisation.until.is_(None), Authorisation.until > now),
         )
     ).all()
+    window = db.session.execute(
+        select(EmergencyAccess.id, EmergencyAccess.mode)
+        .where(
+            EmergencyAccess.patient_id == patient.id,
+            EmergencyAccess.professional_id == professional.id,
+            EmergencyAccess.ended_at.is_(None),
+            EmergencyAccess.expires_at > now,
+        )
+        .order_by(EmergencyAccess.opened_at.desc())
+        .limit(1)
+    ).first()
     blocked = any(row.kind == AuthorisationKind.BLOCKED for row in rows)
     authorised = [row for row in rows if row.kind == AuthorisationKind.AUTHORISED]
     return Relation(
         authorised=bool(authorised),
         blocked=blocked,
         traitant_rights=any(row.traitant_rights for row in authorised),
+        emergency=Mode(window.mode) if window else None,
+        emergency_id=window.id if window else None,
     )
+
+
+Resource = Patient | Document | SectionOf | None
 
 
 def decide(
     actor: Account | None,
     permission: Permission,
-    resource: Patient | Document | None = None,
+    resource: Resource = None,
     mode: Mode = Mode.NORMAL,
 ) -> Decision:
+    """The one decision. `mode` is only ever asked with EMERGENCY_OPEN: once a window is
+    open, the relation carries it and the reads below follow it."""
     if actor is None:
         return deny("anonymous")
     if permission in _OWN_ACCOUNT:
@@ -142,20 +203,28 @@ def decide(
         patient = db.session.get(Patient, resource.patient_id)
         assert patient is not None
         return _decide_on(actor, permission, patient, resource, mode)
+    if isinstance(resource, SectionOf):
+        if permission != Permission.PROFILE_READ:
+            return deny("no_rule")
+        return _decide_on(actor, permission, resource.patient, resource, mode)
     if isinstance(resource, Patient) and permission in _ON_PATIENT:
         return _decide_on(actor, permission, resource, None, mode)
     return deny("no_rule")
 
 
 def _decide_on(
-    actor: Account, permission: Permission, patient: Patient, doc: Document | None, mode: Mode
+    actor: Account,
+    permission: Permission,
+    patient: Patient,
+    item: Document | SectionOf | None,
+    mode: Mode,
 ) -> Decision:
     if actor.role == Role.PATIENT:
-        return _for_holder(actor, permission, patient, doc)
+        return _for_holder(actor, permission, patient, item)
     if actor.role == Role.PROFESSIONAL and actor.professional is not None:
         pro = actor.professional
         return decide_for_professional(
-            pro, actor.id, permission, patient, doc, relation(pro, patient), mode
+            pro, actor.id, permission, patient, item, relation(pro, patient), mode
         )
     if actor.role == Role.AGENT:
         return deny("agent_no_medical_content")
@@ -163,14 +232,17 @@ def _decide_on(
 
 
 def _for_holder(
-    actor: Account, permission: Permission, patient: Patient, doc: Document | None
+    actor: Account, permission: Permission, patient: Patient, item: Document | SectionOf | None
 ) -> Decision:
     if actor.patient is None or actor.patient.id != patient.id:
         return deny("not_own_record")
     if patient.record_state == RecordState.DELETED:
         return deny("record_deleted")
-    if doc is None:
+    if permission in _PROFESSIONAL_ONLY:
+        return deny("professional_only")
+    if not isinstance(item, Document):
         return allow("own_record")
+    doc = item
     if doc.state == DocumentState.DELETED:
         return deny("document_deleted")
     if permission in (Permission.DOCUMENT_READ, Permission.DOCUMENT_DOWNLOAD) and is_held(doc):
@@ -194,7 +266,7 @@ def decide_for_professional(
     account_id: int | None,
     permission: Permission,
     patient: Patient,
-    doc: Document | None,
+    item: Document | SectionOf | None,
     link: Relation,
     mode: Mode = Mode.NORMAL,
 ) -> Decision:
@@ -205,41 +277,107 @@ def decide_for_professional(
         return deny("record_not_active")
     if link.blocked:  # 2
         return deny("blocked_by_patient")
-    if mode != Mode.NORMAL:  # 3: emergency access comes with its own grant and expiry
+    if permission == Permission.EMERGENCY_OPEN:  # 3
+        return _may_open_emergency(pro, patient, mode)
+    if mode != Mode.NORMAL:
         return deny("mode_not_open")
+    if permission == Permission.DOCUMENT_CREATE:
+        # Any professional may deposit, even without the patient's consent (R1111-47);
+        # depositing reads nothing.
+        return allow("deposit")
+    if permission == Permission.CONSENT_DECLARE:
+        if catalogue.current().needs_express_grant(pro.specialty):
+            return deny("express_grant_only")
+        return allow("declared_consent")
+    doc = item if isinstance(item, Document) else None
     if doc is not None and doc.state == DocumentState.DELETED:
         return deny("document_deleted")
     is_author = doc is not None and account_id is not None and doc.author_account_id == account_id
-    if permission == Permission.DOCUMENT_REPLACE:
-        if not is_author:
-            return deny("not_author")
-        return (
-            allow("author")
-            if doc and doc.state == DocumentState.CURRENT
-            else deny("not_current_version")
-        )
-    decision = _normal_path(pro, permission, doc, link)
+    if permission in (Permission.DOCUMENT_REPLACE, Permission.DOCUMENT_RELEASE):
+        return _authors_change(permission, doc, is_author)
+    decision = _normal_path(pro, permission, item, link)
+    if not decision and decision.reason == "no_authorisation" and link.emergency is not None:
+        decision = _emergency_path(pro, permission, patient, item, link.emergency)
     if not decision and is_author:  # 7
         return allow("author")
     return decision
 
 
+def _authors_change(permission: Permission, doc: Document | None, is_author: bool) -> Decision:
+    if doc is None or not is_author:
+        return deny("not_author")
+    if doc.state != DocumentState.CURRENT:
+        return deny("not_current_version")
+    if permission == Permission.DOCUMENT_RELEASE and not is_held(doc):
+        return deny("not_held")
+    return allow("author")
+
+
+def _may_open_emergency(pro: Professional, patient: Patient, mode: Mode) -> Decision:
+    if catalogue.current().needs_express_grant(pro.specialty):
+        return deny("express_grant_only")
+    if mode == Mode.EMERGENCY:
+        return deny("opposed_emergency") if patient.oppose_emergency_access else allow("emergency")
+    if mode == Mode.REGULATION:
+        if not pro.samu_regulator:
+            return deny("not_regulator")
+        return (
+            deny("opposed_regulation") if patient.oppose_regulation_access else allow("regulation")
+        )
+    return deny("no_rule")
+
+
+def _grant_for(pro: Professional, item: Document | SectionOf) -> catalogue.Grant:
+    resource = item.type_code if isinstance(item, Document) else item.section.resource
+    return catalogue.current().grant(pro.profession, pro.specialty, resource)
+
+
 def _normal_path(
-    pro: Professional, permission: Permission, doc: Document | None, link: Relation
+    pro: Professional, permission: Permission, item: Document | SectionOf | None, link: Relation
 ) -> Decision:
     if not link.authorised:  # 4
         return deny("no_authorisation")
-    if doc is None:
+    if item is None:
         return allow("medecin_traitant_rights" if link.traitant_rights else "authorised")
     if link.traitant_rights:  # the médecin traitant sees everything, masked included
         return allow("medecin_traitant_rights")
-    grant = catalogue.current().grant(pro.profession, pro.specialty, doc.type_code)  # 5
+    grant = _grant_for(pro, item)  # 5
     wanted = grant.download if permission == Permission.DOCUMENT_DOWNLOAD else grant.read
     if not wanted:
         return deny("matrix")
-    if doc.masked_from_pros:  # 6
+    if isinstance(item, Document) and item.masked_from_pros:  # 6
         return deny("masked")
     return allow("authorised")
+
+
+def _emergency_path(
+    pro: Professional,
+    permission: Permission,
+    patient: Patient,
+    item: Document | SectionOf | None,
+    mode: Mode,
+) -> Decision:
+    """An open emergency window: read-only, the matrix still applies, masked never shown.
+
+    The patient's opposition is read again at every request: lifting or setting it takes
+    effect at once, even inside a window.
+    """
+    opposed = (
+        patient.oppose_emergency_access
+        if mode == Mode.EMERGENCY
+        else patient.oppose_regulation_access
+    )
+    if opposed:
+        return deny(f"opposed_{mode.value}")
+    if permission not in _EMERGENCY_READS:
+        return deny("emergency_read_only")
+    if item is None:
+        return allow(mode.value)
+    if not _grant_for(pro, item).read:
+        return deny("matrix")
+    if isinstance(item, Document) and item.masked_from_pros:
+        return deny("masked")
+    return allow(mode.value)
 
 
 def require(
@@ -304,6 +442,7 @@ def get_document_for(actor: Account, document_id: int, permission: Permission) -
             actor,
             _SEEN[permission],
             reason=decision.reason,
+            mode=mode_of(decision),
             resource_type="document",
             resource_id=doc.id,
         )
@@ -351,6 +490,8 @@ def documents_query(actor: Account, patient: Patient) -> Select[Document]:
     link = relation(pro, patient)
     if link.traitant_rights:
         return query
+    if not link.authorised and not _emergency_open(patient, link):
+        return query.where(Document.author_account_id == actor.id)
     readable = catalogue.current().readable_types(pro.profession, pro.specialty)
     visible = (
         Document.type_code.in_(sorted(readable)) & (Document.masked_from_pros == false())
@@ -358,6 +499,52 @@ def documents_query(actor: Account, patient: Patient) -> Select[Document]:
         else false()
     )
     return query.where(or_(visible, Document.author_account_id == actor.id if actor.id else true()))
+
+
+def _emergency_open(patient: Patient, link: Relation) -> bool:
+    if link.emergency is None:
+        return False
+    if link.emergency == Mode.EMERGENCY:
+        return not patient.oppose_emergency_access
+    return not patient.oppose_regulation_access
+
+
+def mode_of(decision: Decision) -> str:
+    """The mode an allowed decision was made in, for the access history."""
+    if decision.reason in (Mode.EMERGENCY.value, Mode.REGULATION.value):
+        return decision.reason
+    return Mode.NORMAL.value
+
+
+def readable_sections(actor: Account, patient: Patient) -> list[Section]:
+    """The profile sections this actor may read, in the order a doctor scans them."""
+    if actor.role != Role.PROFESSIONAL or actor.professional is None:
+        return [
+            section
+            for section in PROFILE_ORDER
+            if decide(actor, Permission.PROFILE_READ, SectionOf(patient, section))
+        ]
+    pro = actor.professional
+    link = relation(pro, patient)  # once for the eight sections
+    return [
+        section
+        for section in PROFILE_ORDER
+        if decide_for_professional(
+            pro, actor.id, Permission.PROFILE_READ, patient, SectionOf(patient, section), link
+        )
+    ]
+
+
+PROFILE_ORDER = (
+    Section.ALLERGIES,
+    Section.TREATMENTS,
+    Section.CONDITIONS,
+    Section.WISHES,
+    Section.PEOPLE,
+    Section.MEASUREMENTS,
+    Section.VACCINATIONS,
+    Section.FAMILY,
+)
 
 
 def history_query(

@@ -53,6 +53,21 @@ class Action(StrEnum):
     EMERGENCY_SETTINGS_CHANGED = "emergency_settings_changed"
     COUNTER_IDENTIFIED = "counter_identified"
     COUNTER_CONSENT = "counter_consent"
+    RECORD_CONSULTED = "record_consulted"
+    AUTHORISATION_GRANTED = "authorisation_granted"
+    CONSENT_DECLARED = "consent_declared"
+    AUTHORISATION_REVOKED = "authorisation_revoked"
+    PROFESSIONAL_BLOCKED = "professional_blocked"
+    PROFESSIONAL_UNBLOCKED = "professional_unblocked"
+    TRAITANT_DECLARED = "traitant_declared"
+    TRAITANT_RIGHTS_GIVEN = "traitant_rights_given"
+    TRAITANT_RIGHTS_REMOVED = "traitant_rights_removed"
+    EMERGENCY_OPENED = "emergency_opened"
+    EMERGENCY_REFUSED = "emergency_refused"
+    EMERGENCY_ENDED = "emergency_ended"
+    EMERGENCY_SUMMARY_VIEWED = "emergency_summary_viewed"
+    DOCUMENT_RELEASED = "document_released"
+    HOLD_NOTICE_SENT = "hold_notice_sent"
 
 
 class ActorKind(StrEnum):

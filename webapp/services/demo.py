@@ -20,16 +20,21 @@ from webapp.models import (
     Beneficiary,
     CodeIssuer,
     Document,
+    EntryKind,
     OutboxMessage,
     Patient,
     Professional,
+    ProfileEntry,
+    Section,
 )
 from webapp.models.account import AccountState, Role, SecondFactor
+from webapp.models.document import AuthorKind
 from webapp.services import (
     beneficiaries,
     clock,
     codes,
     demo_files,
+    directory,
     documents,
     enrolment,
     lifecycle,
@@ -138,6 +143,7 @@ def _account(identifier: str, role: Role, email: str) -> tuple[Account, bool]:
 
 
 SAMPLE_REGISTER = Path(__file__).resolve().parent.parent / "data" / "samples" / "beneficiaries.csv"
+SAMPLE_DIRECTORY = SAMPLE_REGISTER.with_name("directory.csv")
 PENDING_NIR = "149066938401261"  # Lucien Fabre, in the sample register
 
 
@@ -163,15 +169,19 @@ def load() -> list[str]:
             )
         )
         created.append(patient_account.identifier)
+    with SAMPLE_DIRECTORY.open(encoding="utf-8-sig") as stream:
+        listed = directory.import_csv(stream)
+    if not listed.ok:
+        raise RuntimeError(f"sample directory refused: {listed.errors[:3]}")
     for demo in PROFESSIONALS:
         account, new = _account(
             demo.identifier, Role.PROFESSIONAL, f"{demo.identifier}@carnet.example"
         )
         if not new:
             continue
-        db.session.add(
-            Professional(
-                account_id=account.id,
+        entry = db.session.scalar(select(Professional).where(Professional.rpps == demo.rpps))
+        if entry is None:
+            entry = Professional(
                 rpps=demo.rpps,
                 first_names=demo.first_names,
                 last_name=demo.last_name,
@@ -182,7 +192,8 @@ def load() -> list[str]:
                 email=account.email,
                 samu_regulator=demo.samu_regulator,
             )
-        )
+            db.session.add(entry)
+        entry.account_id = account.id
         created.append(account.identifier)
     agent_account, new = _account("agent.demo", Role.AGENT, "agent.demo@carnet.example")
     if new:
@@ -205,6 +216,7 @@ def load() -> list[str]:
     assert patient is not None
     _authorise(patient)
     _add_documents(patient)
+    _add_profile(patient)
     return created
 
 
@@ -319,3 +331,224 @@ def pending_beneficiary() -> PendingDemo | None:
         return PendingDemo(person, None, record.record_state)
     _, code = enrolment.send_code(person, "email", issued_by=CodeIssuer.CAMPAIGN, actor=None)
     return PendingDemo(person, code, "pending")
+
+
+def _add_profile(patient: Patient) -> None:
+    """Her medical profile, once (what the emergency summary shows first)."""
+    if db.session.scalar(select(func.count()).where(ProfileEntry.patient_id == patient.id)):
+        return
+    doctor = _professional("medecin.demo")
+    cardio = _professional("cardio.demo")
+    today = clock.to_paris(clock.now()).date()
+    her = (AuthorKind.PATIENT, patient.account_id, f"{patient.first_names} {patient.last_name}")
+    gp = (AuthorKind.PROFESSIONAL, doctor.account_id, doctor.display_name)
+    heart = (AuthorKind.PROFESSIONAL, cardio.account_id, cardio.display_name)
+    rows: list[tuple[tuple[str, int | None, str], dict[str, object]]] = [
+        (
+            gp,
+            {
+                "section": Section.ALLERGIES,
+                "kind": EntryKind.ALLERGY,
+                "label": "Pénicillines",
+                "reaction": "Œdème de Quincke en 2009 (amoxicilline)",
+                "severity": "severe",
+            },
+        ),
+        (
+            her,
+            {
+                "section": Section.ALLERGIES,
+                "kind": EntryKind.ALLERGY,
+                "label": "Pollens de graminées",
+                "reaction": "Rhinite, yeux qui piquent",
+                "severity": "mild",
+            },
+        ),
+        (
+            gp,
+            {
+                "section": Section.TREATMENTS,
+                "kind": EntryKind.TREATMENT,
+                "label": "Lévothyroxine",
+                "dose": "75 µg",
+                "frequency": "1 comprimé le matin à jeun",
+                "start_date": date(2019, 5, 6),
+                "prescriber": doctor.display_name,
+            },
+        ),
+        (
+            heart,
+            {
+                "section": Section.TREATMENTS,
+                "kind": EntryKind.TREATMENT,
+                "label": "Bisoprolol",
+                "dose": "2,5 mg",
+                "frequency": "1 comprimé le matin",
+                "start_date": date(2024, 9, 12),
+                "prescriber": cardio.display_name,
+            },
+        ),
+        (
+            gp,
+            {
+                "section": Section.TREATMENTS,
+                "kind": EntryKind.TREATMENT,
+                "label": "Salbutamol (inhalateur)",
+                "dose": "100 µg par bouffée",
+                "frequency": "2 bouffées si gêne respiratoire",
+                "start_date": date(2001, 4, 2),
+                "prescriber": doctor.display_name,
+            },
+        ),
+        (
+            gp,
+            {
+                "section": Section.TREATMENTS,
+                "kind": EntryKind.TREATMENT,
+                "label": "Amoxicilline",
+                "dose": "1 g",
+                "frequency": "matin et soir",
+                "start_date": date(2008, 2, 1),
+                "end_date": date(2008, 2, 8),
+                "prescriber": "Dr Roux",
+                "text": "Arrêtée : réaction allergique",
+            },
+        ),
+        (
+            gp,
+            {
+                "section": Section.CONDITIONS,
+                "kind": EntryKind.CONDITION,
+                "label": "Hypothyroïdie (maladie de Hashimoto)",
+                "start_date": date(2019, 4, 15),
+            },
+        ),
+        (
+            heart,
+            {
+                "section": Section.CONDITIONS,
+                "kind": EntryKind.CONDITION,
+                "label": "Tachycardie sinusale, suivie en cardiologie",
+                "start_date": date(2024, 9, 12),
+            },
+        ),
+        (
+            gp,
+            {
+                "section": Section.CONDITIONS,
+                "kind": EntryKind.CONDITION,
+                "label": "Asthme allergique léger",
+                "start_date": date(2001, 3, 1),
+            },
+        ),
+        (
+            her,
+            {
+                "section": Section.CONDITIONS,
+                "kind": EntryKind.SURGERY,
+                "label": "Appendicectomie",
+                "start_date": date(2003, 7, 21),
+            },
+        ),
+        (
+            her,
+            {
+                "section": Section.WISHES,
+                "kind": EntryKind.ADVANCE_DIRECTIVES,
+                "label": "Directives anticipées",
+                "text": "Je refuse tout acharnement thérapeutique si mon cerveau est gravement "
+                "et définitivement atteint. Ma personne de confiance connaît mes souhaits.",
+                "start_date": date(2023, 1, 10),
+            },
+        ),
+        (
+            her,
+            {
+                "section": Section.WISHES,
+                "kind": EntryKind.ORGAN_DONATION,
+                "label": "Favorable au don de tous mes organes et tissus",
+            },
+        ),
+        (
+            her,
+            {
+                "section": Section.PEOPLE,
+                "kind": EntryKind.TRUSTED_PERSON,
+                "label": "Paul Dubois",
+                "relation": "Époux",
+                "phone": "+33 6 98 76 54 32",
+            },
+        ),
+        (
+            her,
+            {
+                "section": Section.PEOPLE,
+                "kind": EntryKind.EMERGENCY_CONTACT,
+                "label": "Anne Dubois",
+                "relation": "Sœur",
+                "phone": "+33 6 11 22 33 44",
+            },
+        ),
+        (
+            gp,
+            {
+                "section": Section.MEASUREMENTS,
+                "kind": EntryKind.BLOOD_GROUP,
+                "label": "A Rhésus positif (A+)",
+                "start_date": date(2010, 6, 1),
+            },
+        ),
+        (
+            gp,
+            {
+                "section": Section.VACCINATIONS,
+                "kind": EntryKind.VACCINATION,
+                "label": "Diphtérie, tétanos, poliomyélite (rappel)",
+                "dose": "Rappel de 25 ans",
+                "batch": "DTP-2010-4471",
+                "start_date": date(2010, 6, 1),
+            },
+        ),
+        (
+            gp,
+            {
+                "section": Section.VACCINATIONS,
+                "kind": EntryKind.VACCINATION,
+                "label": "Grippe saisonnière",
+                "batch": "GRP-25-0912",
+                "start_date": date(today.year - 1, 10, 20),
+            },
+        ),
+        (
+            her,
+            {
+                "section": Section.FAMILY,
+                "kind": EntryKind.FAMILY,
+                "label": "Diabète de type 2",
+                "relation": "Père",
+            },
+        ),
+        (
+            her,
+            {
+                "section": Section.FAMILY,
+                "kind": EntryKind.FAMILY,
+                "label": "Cancer du sein à 62 ans",
+                "relation": "Mère",
+            },
+        ),
+    ]
+    now = clock.now()
+    for (kind, account_id, label), values in rows:
+        db.session.add(
+            ProfileEntry(
+                patient_id=patient.id,
+                author_kind=kind,
+                author_account_id=account_id,
+                author_label=label,
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+        )
+    db.session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import IO
 
 from sqlalchemy import Select, func, select, update
@@ -77,9 +77,16 @@ def add(
     care_date: date,
     type_code: str | None = None,
     submission_key: str | None = None,
+    hold_from_patient: bool = False,
+    hidden_from_legal_reps: bool = False,
 ) -> Document:
     """Store the file encrypted, then the row; the caller commits (a blob without a row is
-    swept later, a row never points to a missing blob)."""
+    swept later, a row never points to a missing blob).
+
+    `hold_from_patient` (a professional's deposit only): the patient sees a neutral
+    placeholder until the author releases it, or for 30 days at most (SPEC §4.4).
+    """
+    hold_from_patient = hold_from_patient and actor.professional is not None
     if submission_key and (found := _find_submission(patient, submission_key)) is not None:
         raise DuplicateSubmission(found)
     blob = storage.store(stream, max_bytes=upload_limit(actor))
@@ -99,7 +106,8 @@ def add(
         key_id=blob.key_id,
         wrapped_key=blob.wrapped_key,
         masked_from_pros=False,
-        hidden_from_legal_reps=False,
+        hidden_from_patient_until=clock.now() + HOLD_AT_MOST if hold_from_patient else None,
+        hidden_from_legal_reps=hidden_from_legal_reps and actor.professional is not None,
         version=1,
         state=DocumentState.CURRENT,
         submission_key=submission_key,
@@ -122,9 +130,45 @@ def add(
         Action.DOCUMENT_DEPOSITED,
         resource_type="document",
         resource_id=document.id,
+        detail="held from the patient until an announcement consultation"
+        if hold_from_patient
+        else "",
     )
-    _tell_patient_of_deposit(actor, patient)
+    if not hold_from_patient:  # a held result is announced by a professional, not an e-mail
+        _tell_patient_of_deposit(actor, patient)
     return document
+
+
+HOLD_AT_MOST = timedelta(days=30)
+HOLD_NOTICE_AFTER = timedelta(days=14)
+
+
+def release(actor: Account | None, doc: Document, *, detail: str = "") -> None:
+    """End an announcement hold: the author after the consultation, or the 30-day limit."""
+    now = clock.now()
+    doc.hidden_from_patient_until = now
+    doc.released_at = now
+    patient = db.session.get(Patient, doc.patient_id)
+    assert patient is not None
+    record_access(
+        patient,
+        actor,
+        Action.DOCUMENT_RELEASED,
+        resource_type="document",
+        resource_id=doc.id,
+        detail=detail,
+        actor_kind=None if actor is not None else "system",
+    )
+    holder = patient.account
+    if holder is not None:
+        author = doc.author_label
+        notify.routine(
+            holder,
+            "new_document",
+            _summary_new_document(holder, author),
+            author=author,
+            when=now,
+        )
 
 
 def _tell_patient_of_deposit(actor: Account, patient: Patient) -> None:

@@ -20,13 +20,16 @@ from webapp.models import (
     Authorisation,
     Beneficiary,
     Document,
+    DocumentState,
+    EmergencyAccess,
     Patient,
+    ProfileEntry,
     ProvisionalCode,
     UserSession,
 )
 from webapp.models.account import AccountState, RecordState
 from webapp.models.base import affected
-from webapp.services import clock, notify, provisional, storage
+from webapp.services import clock, documents, notify, provisional, storage
 from webapp.services.audit import Action, ActorKind, record_access
 
 AUTO_OPEN_AFTER = timedelta(weeks=6)
@@ -226,6 +229,8 @@ def _purge(patient: Patient) -> list[str]:
         )
         if blob
     ]
+    db.session.execute(delete(ProfileEntry).where(ProfileEntry.patient_id == patient.id))
+    db.session.execute(delete(EmergencyAccess).where(EmergencyAccess.patient_id == patient.id))
     db.session.execute(delete(Document).where(Document.patient_id == patient.id))
     db.session.execute(delete(Authorisation).where(Authorisation.patient_id == patient.id))
     db.session.execute(
@@ -264,10 +269,14 @@ class RunReport:
     codes_expired: int = 0
     deleted: int = 0
     closed_after_suspension: int = 0
+    hold_notices: int = 0
+    released: int = 0
     errors: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [
+            f"held documents announced at day 14: {self.hold_notices}",
+            f"held documents released at day 30: {self.released}",
             f"records opened after six weeks: {self.opened}",
             f"provisional codes expired: {self.codes_expired}",
             f"suspended records closed: {self.closed_after_suspension}",
@@ -328,7 +337,68 @@ def run(*, extra: list[str] | None = None) -> RunReport:
         for blob_id in blobs:
             storage.delete(blob_id)
         report.deleted += 1
+    report.hold_notices, report.released = _announcement_holds(now)
     return report
+
+
+def _announcement_holds(now: datetime) -> tuple[int, int]:
+    """SPEC §4.4: tell the patient at day 14 that the record was updated; release at day 30.
+
+    Each document is claimed by one conditional UPDATE, so two runs never act twice.
+    """
+    notices = released = 0
+    due_notice = db.session.scalars(
+        select(Document.id).where(
+            Document.state == DocumentState.CURRENT,
+            Document.hidden_from_patient_until > now,
+            Document.hold_notice_sent_at.is_(None),
+            Document.deposited_at <= now - documents.HOLD_NOTICE_AFTER,
+        )
+    ).all()
+    for doc_id in due_notice:
+        claimed = db.session.execute(
+            update(Document)
+            .where(Document.id == doc_id, Document.hold_notice_sent_at.is_(None))
+            .values(hold_notice_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not affected(claimed):
+            db.session.rollback()
+            continue
+        doc = db.session.get(Document, doc_id, populate_existing=True)
+        assert doc is not None
+        patient = db.session.get(Patient, doc.patient_id)
+        assert patient is not None
+        record_access(
+            patient, None, Action.HOLD_NOTICE_SENT, resource_type="document", actor_kind="system"
+        )
+        notify_person(patient, "record_updated_see_doctor")
+        db.session.commit()
+        notices += 1
+    due_release = db.session.scalars(
+        select(Document.id).where(
+            Document.state == DocumentState.CURRENT,
+            Document.hidden_from_patient_until.is_not(None),
+            Document.hidden_from_patient_until <= now,
+            Document.released_at.is_(None),
+        )
+    ).all()
+    for doc_id in due_release:
+        claimed = db.session.execute(
+            update(Document)
+            .where(Document.id == doc_id, Document.released_at.is_(None))
+            .values(released_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not affected(claimed):
+            db.session.rollback()
+            continue
+        doc = db.session.get(Document, doc_id, populate_existing=True)
+        assert doc is not None
+        documents.release(None, doc, detail="30 days after the deposit")
+        db.session.commit()
+        released += 1
+    return notices, released
 
 
 def notify_person(patient: Patient, kind: str, **context: Any) -> None:

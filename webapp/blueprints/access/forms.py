@@ -2,8 +2,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField  # type: ignore[attr-defined]
-from wtforms.validators import Optional, ValidationError
+from wtforms import (  # type: ignore[attr-defined]
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from webapp.labels import ACTION_LABELS, ACTOR_LABELS
 
@@ -41,3 +48,71 @@ class HistoryFilterForm(FlaskForm):
         _plausible(field)
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError(_l("La date de fin doit suivre la date de début."))
+
+
+class DirectorySearchForm(FlaskForm):
+    """Find a professional in the directory (active search, and a plain GET form)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Nom du professionnel"),
+        validators=[Optional(), Length(max=100)],
+        description=_l("Par exemple : Martin, ou Claire Martin"),
+    )
+    profession = SelectField(_l("Profession"), validators=[Optional()])
+    city = StringField(_l("Ville"), validators=[Optional(), Length(max=100)])
+
+
+DURATIONS = ("default", "permanent", "until")
+
+
+class GrantForm(FlaskForm):
+    duration = RadioField(
+        _l("Pour combien de temps ?"),
+        choices=[
+            SelectChoice("permanent", _l("Jusqu'à ce que je retire l'accès")),
+            SelectChoice("until", _l("Jusqu'à une date que je choisis")),
+        ],
+        validators=[InputRequired(_l("Choisissez une durée."))],
+    )
+    until = DateField(
+        _l("Date de fin de l'accès"),
+        validators=[Optional()],
+        description=_l("L'accès prend fin au début de ce jour-là. Par exemple 25/12/2026"),
+    )
+    express = BooleanField(
+        _l("J'ai lu ce que ce professionnel verra et j'accepte expressément qu'il y accède")
+    )
+
+    def validate_until(self, field: DateField) -> None:
+        if self.duration.data != "until":
+            return
+        if field.data is None:
+            raise ValidationError(_l("Indiquez la date de fin de l'accès."))
+        if field.data.year > 2100:
+            raise ValidationError(_l("Choisissez une date avant 2100."))
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation: only the CSRF token."""
+
+
+class EmergencySettingsForm(FlaskForm):
+    emergency = RadioField(
+        _l("En cas d'urgence, si je ne peux pas m'exprimer"),
+        choices=[
+            SelectChoice("allow", _l("Un professionnel peut consulter mon dossier")),
+            SelectChoice("oppose", _l("Je m'oppose à tout accès en urgence")),
+        ],
+        validators=[InputRequired(_l("Choisissez une réponse."))],
+    )
+    regulation = RadioField(
+        _l("Si quelqu'un appelle le SAMU (le 15) pour moi"),
+        choices=[
+            SelectChoice("allow", _l("Le médecin régulateur du SAMU peut consulter mon dossier")),
+            SelectChoice("oppose", _l("Je m'oppose à l'accès du médecin régulateur")),
+        ],
+        validators=[InputRequired(_l("Choisissez une réponse."))],
+    )
