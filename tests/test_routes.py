@@ -8,9 +8,20 @@ from http import HTTPStatus
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.routing import Rule
+from sqlalchemy import select
+from werkzeug.routing import AnyConverter, Rule
 
-from tests.builders import login_as, make_agent, make_patient, make_professional
+from tests.builders import (
+    authorise,
+    csrf_from,
+    login_as,
+    make_agent,
+    make_patient,
+    make_professional,
+)
+from webapp.extensions import db
+from webapp.models import AccessEvent
+from webapp.services.audit import Action
 
 # The only endpoints an anonymous visitor may reach. Adding one here is a decision.
 PUBLIC = {
@@ -218,3 +229,110 @@ def test_an_agent_reaches_no_medical_route_at_all(app: Flask, client: FlaskClien
             assert response.status_code == HTTPStatus.NOT_FOUND, (rule.rule, method)
             checked += 1
     assert checked >= 15
+
+
+def _every_path(rule: Rule, **values: object) -> list[str]:
+    """Concrete URLs for a rule: the given values, and every choice of each `any(...)`."""
+    choices: list[dict[str, object]] = [dict(values)]
+    for name in sorted(rule.arguments - set(values)):
+        converter = rule._converters[name]  # noqa: SLF001
+        if isinstance(converter, AnyConverter):
+            choices = [{**chosen, name: item} for chosen in choices for item in converter.items]
+    return sorted({_path(rule, **chosen) for chosen in choices})
+
+
+def _patient_routes(app: Flask) -> list[Rule]:
+    return [rule for rule in _rules(app) if "patient_id" in rule.arguments]
+
+
+def test_the_patient_routes_are_the_professional_workspace(app: Flask) -> None:
+    routes = _patient_routes(app)
+    assert {rule.endpoint for rule in routes} >= {
+        "pro.patient",
+        "pro.declare_consent",
+        "pro.deposit",
+        "pro.emergency_open",
+        "pro.emergency_summary",
+        "pro.emergency_end",
+    }
+    assert all(rule.rule.startswith("/pro/patients/") for rule in routes)
+
+
+@pytest.mark.parametrize(
+    "intruder", ["unauthorised_professional", "holder", "other_patient", "agent"]
+)
+def test_every_patient_route_is_404_to_anyone_but_its_readers(
+    app: Flask, client: FlaskClient, intruder: str
+) -> None:
+    """A professional who neither is authorised nor identified the patient, the patient
+    herself, another patient and an agent: every method of every route answers 404.
+
+    Right after sign-in the sign-in is recent, so `require_recent_auth` lets the request
+    through to the policy instead of asking to re-authenticate.
+    """
+    holder = make_patient()
+    assert holder.patient is not None
+    account = {
+        "unauthorised_professional": make_professional,
+        "holder": lambda: holder,
+        "other_patient": make_patient,
+        "agent": make_agent,
+    }[intruder]()
+    login_as(client, account)
+    token = csrf_from(client.get("/settings/"))
+    checked = 0
+    for rule in _patient_routes(app):
+        for path in _every_path(rule, patient_id=holder.patient.id):
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                data = {"csrf_token": token} if method == "POST" else None
+                response = client.open(path, method=method, data=data)
+                assert response.status_code == HTTPStatus.NOT_FOUND, (path, method)
+                checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize("intruder", ["professional", "agent"])
+def test_every_access_route_about_a_professional_is_404_to_non_patients(
+    app: Flask, client: FlaskClient, intruder: str
+) -> None:
+    """Granting, revoking, blocking... are the holder's: a professional (even the one
+    concerned) and an agent get 404 on every one of them."""
+    concerned = make_professional()
+    assert concerned.professional is not None
+    account = concerned if intruder == "professional" else make_agent()
+    login_as(client, account)
+    token = csrf_from(client.get("/settings/"))
+    checked = 0
+    for rule in _rules(app):
+        if not rule.rule.startswith("/access/") or "professional_id" not in rule.arguments:
+            continue
+        for path in _every_path(rule, professional_id=concerned.professional.id):
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                data = {"csrf_token": token} if method == "POST" else None
+                response = client.open(path, method=method, data=data)
+                assert response.status_code == HTTPStatus.NOT_FOUND, (path, method)
+                checked += 1
+    assert checked >= 14  # grant (GET, POST) and six changes (GET, POST)
+
+
+def test_a_refused_look_at_a_record_is_in_its_history(app: Flask, client: FlaskClient) -> None:
+    holder = make_patient()
+    assert holder.patient is not None
+    pro = make_professional()
+    login_as(client, pro)
+    assert client.get(f"/pro/patients/{holder.patient.id}").status_code == HTTPStatus.NOT_FOUND
+    events = db.session.scalars(
+        select(AccessEvent).where(AccessEvent.patient_id == holder.patient.id)
+    ).all()
+    assert [
+        (event.actor_account_id, event.actor_kind, event.action, event.allowed, event.reason)
+        for event in events
+    ] == [(pro.id, "professional", Action.RECORD_CONSULTED, False, "no_authorisation")]
+    authorise(pro, holder)  # the same request, once let in, is answered and recorded as such
+    assert client.get(f"/pro/patients/{holder.patient.id}").status_code == HTTPStatus.OK
+    allowed = db.session.scalars(
+        select(AccessEvent.allowed)
+        .where(AccessEvent.patient_id == holder.patient.id)
+        .order_by(AccessEvent.seq)
+    ).all()
+    assert allowed == [False, True]

@@ -498,7 +498,7 @@ def documents_query(actor: Account, patient: Patient) -> Select[Document]:
         if readable
         else false()
     )
-    return query.where(or_(visible, Document.author_account_id == actor.id if actor.id else true()))
+    return query.where(or_(visible, Document.author_account_id == actor.id))
 
 
 def _emergency_open(patient: Patient, link: Relation) -> bool:

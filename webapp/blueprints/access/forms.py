@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (  # type: ignore[attr-defined]
@@ -93,6 +96,15 @@ class GrantForm(FlaskForm):
             raise ValidationError(_l("Indiquez la date de fin de l'accès."))
         if field.data.year > 2100:
             raise ValidationError(_l("Choisissez une date avant 2100."))
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        # Optional() stops the chain on an empty date before validate_until runs: without
+        # this, "until a date" with no date would grant a permanent access.
+        valid = super().validate(extra_validators)
+        if self.duration.data == "until" and self.until.data is None and not self.until.errors:
+            self.until.errors = [str(_l("Indiquez la date de fin de l'accès."))]
+            return False
+        return valid
 
 
 class ConfirmForm(FlaskForm):

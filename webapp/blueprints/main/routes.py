@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, text
 
 from webapp.blueprints.main import bp
 from webapp.extensions import db
-from webapp.models import AccessEvent, Document
+from webapp.models import AccessEvent, Document, Section
 from webapp.models.account import Role
 from webapp.security import current_account_or_none, public, safe_next
-from webapp.services import access
+from webapp.services import access, clock, profile
 from webapp.services.audit import ActorKind
 
 
@@ -31,6 +33,13 @@ def home() -> ResponseReturnValue:
         .where(AccessEvent.actor_kind.in_([ActorKind.PROFESSIONAL, ActorKind.AGENT]))
         .limit(1)
     )
+    # Emergency accesses of the last 90 days stay on the dashboard (SPEC §5).
+    emergencies = db.session.scalars(
+        access.history_query(
+            account, patient, action="emergency_opened", since=clock.now() - timedelta(days=90)
+        ).limit(3)
+    ).all()
+    view = profile.view(account, patient)
     latest = db.session.scalars(
         access.documents_query(account, patient)
         .order_by(Document.deposited_at.desc(), Document.id.desc())
@@ -42,6 +51,9 @@ def home() -> ResponseReturnValue:
         recent=recent,
         last_by_other=last_by_other,
         latest=latest,
+        emergencies=emergencies,
+        allergies=view.of(Section.ALLERGIES),
+        treatments=[entry for entry in view.of(Section.TREATMENTS) if entry.current],
     )
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -41,9 +43,17 @@ class FindPatientForm(FlaskForm):
         description=_l("Le nom ou la date de naissance suffit, par exemple 14/03/1985."),
     )
 
-    def validate_birth_date(self, field: DateField) -> None:
-        if not (self.last_name.data or "").strip() and field.data is None:
-            raise ValidationError(_l("Saisissez aussi le nom ou la date de naissance du patient."))
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        # Not an inline validate_birth_date: Optional() stops the chain on an empty date
+        # before it runs, and the NIR alone would then find the patient.
+        valid = super().validate(extra_validators)
+        if not (self.last_name.data or "").strip() and self.birth_date.data is None:
+            if not self.birth_date.errors:
+                self.birth_date.errors = [
+                    str(_l("Saisissez aussi le nom ou la date de naissance du patient."))
+                ]
+            return False
+        return valid
 
 
 class DeclareConsentForm(FlaskForm):

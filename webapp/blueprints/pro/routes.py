@@ -8,6 +8,7 @@ front of them (then only the ways in: declare consent, deposit, emergency).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -193,15 +194,16 @@ def patient(patient_id: int) -> ResponseReturnValue:
         category = ""
     total = counts.get(category, 0) if category else sum(counts.values())
     page = requested_page()
+    partial = htmx.is_request() and request.headers.get("HX-Target") == "record-documents"
+    if not partial:
+        record_access(record, account, Action.RECORD_CONSULTED, mode=access.mode_of(decision))
+    db.session.commit()
+    # Loaded after the commit, which expires what the session holds: one query, not one a row.
     rows = db.session.scalars(
         query.order_by(Document.care_date.desc(), Document.id.desc())
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     ).all()
-    partial = htmx.is_request() and request.headers.get("HX-Target") == "record-documents"
-    if not partial:
-        record_access(record, account, Action.RECORD_CONSULTED, mode=access.mode_of(decision))
-    db.session.commit()
     args = {"category": category} if category else {}
     return render_template(
         "pro/_record_documents.html" if partial else "pro/record.html",
@@ -218,7 +220,19 @@ def patient(patient_id: int) -> ResponseReturnValue:
         args=args,
         profile=profile.view(account, record),
         my_accesses=_my_accesses(account, record),
-        can_download=lambda doc: access.decide(account, Permission.DOCUMENT_DOWNLOAD, doc).allowed,
+        can_download=_download_check(account, record),
+    )
+
+
+def _download_check(account: Account, patient: Patient) -> Callable[[Document], bool]:
+    """The policy's download decision per listed document, on one relation for the page."""
+    pro = account.professional
+    assert pro is not None
+    link = access.relation(pro, patient)
+    return lambda doc: (
+        access.decide_for_professional(
+            pro, account.id, Permission.DOCUMENT_DOWNLOAD, patient, doc, link
+        ).allowed
     )
 
 
