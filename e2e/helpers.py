@@ -104,3 +104,37 @@ def sign_in_patient(app: Flask, page: Page, person: Person) -> None:
     expect(page).to_have_url(re.compile(r"/$"))
     heading(page, re.compile(re.escape(person.first_names)))
     assert_accessible(page)
+
+
+def sign_in_professional(app: Flask, page: Page, person: Person) -> None:
+    """Password, then the authenticator's current code; ends on the professional workspace."""
+    from webapp.services import codes
+
+    submit_password(page, person)
+    expect(page).to_have_url(re.compile(r"/auth/verify$"))
+    expect(page.locator("#code")).to_be_visible()
+    assert_accessible(page)
+    with database(app):
+        account = db.session.get(Account, person.id)
+        assert account is not None
+        code = codes.current_totp(account)
+    submit_code(page, code)
+    expect(page).to_have_url(re.compile(r"/pro/$"))
+    heading(page, "Espace professionnel")
+    assert_accessible(page)
+
+
+def outbox_kinds(app: Flask, person: Person) -> list[str]:
+    """The kinds of the messages queued for this person, oldest first."""
+    from sqlalchemy import select
+
+    from webapp.models import OutboxMessage
+
+    with database(app):
+        return list(
+            db.session.scalars(
+                select(OutboxMessage.kind)
+                .where(OutboxMessage.account_id == person.id)
+                .order_by(OutboxMessage.id)
+            )
+        )

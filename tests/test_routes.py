@@ -255,7 +255,8 @@ def test_the_patient_routes_are_the_professional_workspace(app: Flask) -> None:
         "pro.emergency_summary",
         "pro.emergency_end",
     }
-    assert all(rule.rule.startswith("/pro/patients/") for rule in routes)
+    # The professional workspace, and a patient's medical profile as a professional opens it.
+    assert all(rule.rule.startswith(("/pro/patients/", "/profile/patients/")) for rule in routes)
 
 
 @pytest.mark.parametrize(

@@ -154,6 +154,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from webapp.blueprints.enrolment import bp as enrolment_bp
     from webapp.blueprints.main import bp as main_bp
     from webapp.blueprints.pro import bp as pro_bp
+    from webapp.blueprints.profile import bp as profile_bp
     from webapp.blueprints.settings import bp as settings_bp
 
     app.register_blueprint(main_bp)
@@ -161,6 +162,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(access_bp, url_prefix="/access")
     app.register_blueprint(documents_bp, url_prefix="/documents")
+    app.register_blueprint(profile_bp, url_prefix="/profile")
     app.register_blueprint(enrolment_bp, url_prefix="/enrolment")
     app.register_blueprint(pro_bp, url_prefix="/pro")
     app.register_blueprint(counter_bp, url_prefix="/counter")

@@ -19,12 +19,40 @@ def install(app: Flask) -> None:
     app.add_template_global(labels.specialty_label, "specialty_label")
     app.add_template_global(labels.category_label, "category_label")
     app.add_template_global(labels.type_label, "type_label")
+    app.add_template_global(labels.severity_label, "severity_label")
     app.add_template_global(labels.file_kind, "file_kind")
     app.add_template_global(labels.record_state_label, "record_state_label")
     app.add_template_filter(_size, "size")
     app.add_template_filter(_time_left, "time_left")
     app.add_template_global(_open_emergency, "open_emergency")
     app.add_template_global(_is_held, "is_held")
+    app.add_template_global(_emergency_reason, "emergency_reason")
+    app.add_template_global(_number, "number")
+    app.add_template_global(_organ_label, "organ_label")
+
+
+def _organ_label(code: str) -> str:
+    from webapp.blueprints.profile.forms import ORGAN_CHOICES
+
+    for choice in ORGAN_CHOICES:
+        if choice.value == code:
+            return str(choice.label)
+    return code
+
+
+def _number(value: float) -> str:
+    """A measured value the way people read it in their language: 64,5 in French."""
+    from babel.numbers import format_decimal
+    from flask_babel import get_locale
+
+    return str(format_decimal(round(value, 2), locale=str(get_locale() or "fr")))
+
+
+def _emergency_reason(code: str) -> str:
+    from webapp.services.emergency import REASONS
+
+    label = REASONS.get(code)
+    return str(label) if label is not None else code
 
 
 def _is_held(doc: object) -> bool:

@@ -59,6 +59,13 @@ ACTION_LABELS = {
     Action.EMERGENCY_SUMMARY_VIEWED: _l("Résumé d'urgence consulté"),
     Action.DOCUMENT_RELEASED: _l("Document rendu visible pour vous"),
     Action.HOLD_NOTICE_SENT: _l("Vous avez été prévenu d'une mise à jour de votre dossier"),
+    Action.PROFILE_ENTRY_ADDED: _l("Profil médical : information ajoutée"),
+    Action.PROFILE_ENTRY_CHANGED: _l("Profil médical : information modifiée"),
+    Action.PROFILE_ENTRY_DELETED: _l("Profil médical : information supprimée"),
+    Action.PROFILE_ENTRY_MASKED: _l("Profil médical : information masquée aux professionnels"),
+    Action.PROFILE_ENTRY_UNMASKED: _l("Profil médical : information de nouveau visible"),
+    Action.PROFILE_VIEWED: _l("Profil médical consulté"),
+    Action.SAFETY_WARNING_ACKNOWLEDGED: _l("Alerte de sécurité lue et confirmée"),
 }
 ACTOR_LABELS = {
     ActorKind.PATIENT: _l("Vous"),
@@ -161,3 +168,15 @@ def type_label(code: str) -> str:
     if found is None:
         return code
     return found.label_en if _english() else found.label_fr
+
+
+SEVERITY_LABELS = {
+    "mild": _l("légère"),
+    "moderate": _l("modérée"),
+    "severe": _l("sévère"),
+}
+
+
+def severity_label(code: str) -> str:
+    label = SEVERITY_LABELS.get(code)
+    return str(label) if label is not None else code

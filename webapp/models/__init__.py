@@ -16,7 +16,7 @@ from webapp.models.enrolment import (
     ProvisionalCode,
 )
 from webapp.models.outbox import OutboxMessage
-from webapp.models.profile import EntryKind, ProfileEntry, Section
+from webapp.models.profile import EntryKind, MeasureKind, Measurement, ProfileEntry, Section
 
 __all__ = [
     "AccessEvent",
@@ -39,6 +39,8 @@ __all__ = [
     "EmergencyAccess",
     "EmergencyMode",
     "EntryKind",
+    "MeasureKind",
+    "Measurement",
     "ProfileEntry",
     "Section",
     "OneTimeCode",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, UTCDateTime
@@ -87,6 +87,8 @@ class ProfileEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     masked_from_pros: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A treatment recorded despite a safety warning: what was acknowledged, by whom, when.
+    acknowledged: Mapped[str] = mapped_column(String(300), default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -98,3 +100,38 @@ class ProfileEntry(Base):
 
         today = clock.to_paris(clock.now()).date()
         return self.end_date is None or self.end_date >= today
+
+
+class MeasureKind(StrEnum):
+    HEIGHT = "height"  # cm
+    WEIGHT = "weight"  # kg
+    BLOOD_PRESSURE = "blood_pressure"  # mmHg, systolic in value, diastolic in value2
+    GLUCOSE = "glucose"  # stored in mmol/L; `unit` is the one the person typed
+
+
+class Measurement(Base):
+    """One measurement of a series (the profile's "Mesures"), charted by kind over time."""
+
+    __tablename__ = "measurements"
+    __table_args__ = (
+        Index("ix_measurements_series", "patient_id", "kind", "deleted_at", "measured_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    measured_on: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    value2: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(8))
+    fasting: Mapped[bool | None] = mapped_column(Boolean)
+    author_kind: Mapped[str] = mapped_column(String(16))
+    author_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    author_label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    masked_from_pros: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

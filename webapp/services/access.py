@@ -32,7 +32,7 @@ from webapp.models import (
 )
 from webapp.models.account import RecordState
 from webapp.models.emergency import EmergencyAccess
-from webapp.models.profile import Section
+from webapp.models.profile import Measurement, ProfileEntry, Section
 from webapp.services import catalogue, clock, notify
 from webapp.services.audit import Action, record_access
 
@@ -53,6 +53,10 @@ class Permission(StrEnum):
     DOCUMENT_RELEASE = "document:release"  # the author ends an announcement hold
     RECORD_READ = "record:read"  # a professional opens the record's page
     PROFILE_READ = "profile:read"  # one section of the medical profile
+    PROFILE_WRITE = "profile:write"  # add an entry to a section
+    ENTRY_READ = "entry:read"  # one entry of the profile
+    ENTRY_EDIT = "entry:edit"  # change or delete an entry: its author only
+    ENTRY_MASK = "entry:mask"  # hide an entry from professionals: the holder only
     ACCESS_MANAGE = "access:manage"  # the holder grants, revokes, blocks
     CONSENT_DECLARE = "consent:declare"  # a professional declares the patient's consent
     EMERGENCY_OPEN = "emergency:open"  # bris de glace or SAMU regulation
@@ -126,6 +130,7 @@ _ON_DOCUMENT = {
     Permission.DOCUMENT_RELEASE,
 }
 _PATIENT_ONLY = {
+    Permission.ENTRY_MASK,
     Permission.HISTORY_READ,
     Permission.DOCUMENT_MASK,
     Permission.DOCUMENT_DELETE,
@@ -180,7 +185,9 @@ def relation(professional: Professional, patient: Patient) -> Relation:
     )
 
 
-Resource = Patient | Document | SectionOf | None
+Resource = Patient | Document | SectionOf | ProfileEntry | Measurement | None
+_ON_SECTION = {Permission.PROFILE_READ, Permission.PROFILE_WRITE}
+_ON_ENTRY = {Permission.ENTRY_READ, Permission.ENTRY_EDIT, Permission.ENTRY_MASK}
 
 
 def decide(
@@ -204,12 +211,54 @@ def decide(
         assert patient is not None
         return _decide_on(actor, permission, patient, resource, mode)
     if isinstance(resource, SectionOf):
-        if permission != Permission.PROFILE_READ:
+        if permission not in _ON_SECTION:
             return deny("no_rule")
         return _decide_on(actor, permission, resource.patient, resource, mode)
+    if isinstance(resource, ProfileEntry | Measurement):
+        if permission not in _ON_ENTRY:
+            return deny("no_rule")
+        return _decide_on_entry(actor, permission, resource, mode)
     if isinstance(resource, Patient) and permission in _ON_PATIENT:
         return _decide_on(actor, permission, resource, None, mode)
     return deny("no_rule")
+
+
+def _decide_on_entry(
+    actor: Account, permission: Permission, entry: ProfileEntry | Measurement, mode: Mode
+) -> Decision:
+    """An entry is read as its section is, minus the masked ones; changed by its author."""
+    patient = db.session.get(Patient, entry.patient_id)
+    assert patient is not None
+    if entry.deleted_at is not None:
+        return deny("entry_deleted")
+    section = Section(entry.section) if isinstance(entry, ProfileEntry) else Section.MEASUREMENTS
+    on_section = (
+        Permission.PROFILE_READ
+        if permission == Permission.ENTRY_READ
+        else (Permission.PROFILE_WRITE)
+    )
+    if permission == Permission.ENTRY_MASK:
+        on_section = Permission.PROFILE_READ
+    decision = _decide_on(actor, on_section, patient, SectionOf(patient, section), mode)
+    if permission == Permission.ENTRY_MASK:
+        if actor.role != Role.PATIENT:
+            return deny("patient_only")
+        return decision
+    is_author = entry.author_account_id is not None and entry.author_account_id == actor.id
+    if permission == Permission.ENTRY_EDIT:
+        if not decision:
+            return decision
+        return allow("author") if is_author else deny("not_author")
+    if not decision:
+        return decision
+    if (
+        entry.masked_from_pros
+        and actor.role == Role.PROFESSIONAL
+        and decision.reason != "medecin_traitant_rights"
+        and not is_author
+    ):
+        return deny("masked")
+    return decision
 
 
 def _decide_on(

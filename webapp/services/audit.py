@@ -68,6 +68,13 @@ class Action(StrEnum):
     EMERGENCY_SUMMARY_VIEWED = "emergency_summary_viewed"
     DOCUMENT_RELEASED = "document_released"
     HOLD_NOTICE_SENT = "hold_notice_sent"
+    PROFILE_ENTRY_ADDED = "profile_entry_added"
+    PROFILE_ENTRY_CHANGED = "profile_entry_changed"
+    PROFILE_ENTRY_DELETED = "profile_entry_deleted"
+    PROFILE_ENTRY_MASKED = "profile_entry_masked"
+    PROFILE_ENTRY_UNMASKED = "profile_entry_unmasked"
+    PROFILE_VIEWED = "profile_viewed"
+    SAFETY_WARNING_ACKNOWLEDGED = "safety_warning_acknowledged"
 
 
 class ActorKind(StrEnum):

@@ -86,10 +86,6 @@ def _end(rows: list[Authorisation]) -> None:
         row.revoked_at = now
 
 
-def _until_detail(until: datetime | None) -> str:
-    return f"until {until.isoformat(timespec='minutes')}" if until else "until revoked"
-
-
 def grant(
     patient: Patient,
     pro: Professional,
@@ -131,7 +127,7 @@ def grant(
         Action.AUTHORISATION_GRANTED,
         resource_type="professional",
         resource_id=pro.id,
-        detail=f"{pro.display_name}; {_until_detail(until)}" + ("; express" if express else ""),
+        detail=pro.display_name,
     )
     return row
 
@@ -167,7 +163,6 @@ def declare_consent(patient: Patient, pro_account: Account) -> Authorisation:
         Action.CONSENT_DECLARED,
         resource_type="professional",
         resource_id=pro.id,
-        detail=_until_detail(until),
     )
     if patient.account is not None:
         notify.enqueue(
@@ -305,9 +300,9 @@ def set_emergency_settings(
         patient,
         actor,
         Action.EMERGENCY_SETTINGS_CHANGED,
-        detail=(
-            f"emergency: {'opposed' if oppose_emergency else 'allowed'}; "
-            f"regulation: {'opposed' if oppose_regulation else 'allowed'}"
+        reason=(
+            f"emergency:{'opposed' if oppose_emergency else 'allowed'};"
+            f"regulation:{'opposed' if oppose_regulation else 'allowed'}"
         ),
     )
     return True

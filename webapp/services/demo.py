@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
@@ -21,6 +21,8 @@ from webapp.models import (
     CodeIssuer,
     Document,
     EntryKind,
+    MeasureKind,
+    Measurement,
     OutboxMessage,
     Patient,
     Professional,
@@ -217,6 +219,7 @@ def load() -> list[str]:
     _authorise(patient)
     _add_documents(patient)
     _add_profile(patient)
+    _add_measurements(patient)
     return created
 
 
@@ -466,7 +469,7 @@ def _add_profile(patient: Patient) -> None:
             {
                 "section": Section.WISHES,
                 "kind": EntryKind.ORGAN_DONATION,
-                "label": "Favorable au don de tous mes organes et tissus",
+                "label": "favorable",
             },
         ),
         (
@@ -550,5 +553,84 @@ def _add_profile(patient: Patient) -> None:
                 updated_at=now,
                 **values,
             )
+        )
+    db.session.flush()
+
+
+def _add_measurements(patient: Patient) -> None:
+    """A year of home blood pressure, her weight and height, fasting glucose: once."""
+    if db.session.scalar(select(func.count()).where(Measurement.patient_id == patient.id)):
+        return
+    today = clock.to_paris(clock.now()).date()
+    her: dict[str, object] = {
+        "author_kind": AuthorKind.PATIENT,
+        "author_account_id": patient.account_id,
+        "author_label": f"{patient.first_names} {patient.last_name}",
+    }
+    doctor = _professional("medecin.demo")
+    gp: dict[str, object] = {
+        "author_kind": AuthorKind.PROFESSIONAL,
+        "author_account_id": doctor.account_id,
+        "author_label": doctor.display_name,
+    }
+    now = clock.now()
+    rows: list[tuple[dict[str, object], dict[str, object]]] = []
+    pressures = [
+        (138, 88),
+        (135, 86),
+        (141, 90),
+        (132, 84),
+        (129, 83),
+        (127, 81),
+        (124, 79),
+        (126, 80),
+    ]
+    for index, (high, low) in enumerate(pressures):
+        day = today - timedelta(days=45 * (len(pressures) - index))
+        rows.append(
+            (
+                her,
+                {
+                    "kind": MeasureKind.BLOOD_PRESSURE,
+                    "measured_on": day,
+                    "value": float(high),
+                    "value2": float(low),
+                    "unit": "mmHg",
+                },
+            )
+        )
+    for index, weight in enumerate((67.5, 66.8, 66.0, 65.2)):
+        day = today - timedelta(days=90 * (4 - index))
+        rows.append(
+            (her, {"kind": MeasureKind.WEIGHT, "measured_on": day, "value": weight, "unit": "kg"})
+        )
+    rows.append(
+        (
+            gp,
+            {
+                "kind": MeasureKind.HEIGHT,
+                "measured_on": today - timedelta(days=300),
+                "value": 166.0,
+                "unit": "cm",
+            },
+        )
+    )
+    for index, grams in enumerate((1.02, 0.97, 0.94)):
+        day = today - timedelta(days=120 * (3 - index))
+        rows.append(
+            (
+                gp,
+                {
+                    "kind": MeasureKind.GLUCOSE,
+                    "measured_on": day,
+                    "value": round(grams * 5.551, 2),
+                    "unit": "g/L",
+                    "fasting": True,
+                },
+            )
+        )
+    for author, values in rows:
+        db.session.add(
+            Measurement(patient_id=patient.id, created_at=now, updated_at=now, **author, **values)
         )
     db.session.flush()

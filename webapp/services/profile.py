@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import false, select
+from sqlalchemy import false, or_, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
-from webapp.models import Account, EntryKind, Patient, ProfileEntry, Role, Section
-from webapp.services import access
+from webapp.labels import severity_label
+from webapp.models import (
+    Account,
+    EntryKind,
+    MeasureKind,
+    Measurement,
+    Patient,
+    ProfileEntry,
+    Role,
+    Section,
+)
+from webapp.models.document import AuthorKind
+from webapp.services import access, clock, safety
+from webapp.services.audit import Action, record_access
 
 
 def _sees_masked(actor: Account, patient: Patient) -> bool:
@@ -45,7 +58,12 @@ def view(actor: Account, patient: Patient) -> ProfileView:
         .order_by(ProfileEntry.section, ProfileEntry.start_date.desc(), ProfileEntry.id)
     )
     if not _sees_masked(actor, patient):
-        query = query.where(ProfileEntry.masked_from_pros == false())
+        query = query.where(
+            or_(
+                ProfileEntry.masked_from_pros == false(),
+                ProfileEntry.author_account_id == actor.id,
+            )
+        )
     for row in db.session.scalars(query):
         result.entries.setdefault(Section(row.section), []).append(row)
     return result
@@ -82,3 +100,236 @@ def emergency_summary(actor: Account, patient: Patient) -> list[SummaryPart]:
             entries = [entry for entry in entries if entry.current]
         parts.append(SummaryPart(key, section in found.readable, entries))
     return parts
+
+
+# --- writing (SPEC §3: every entry shows who wrote it and when; every change is in the history)
+
+
+class Conflict(Exception):
+    """The entry changed since the form was opened: show both versions, overwrite nothing."""
+
+    def __init__(self, current: ProfileEntry | Measurement) -> None:
+        super().__init__("changed meanwhile")
+        self.current = current
+
+
+def _author(actor: Account) -> dict[str, object]:
+    kind = AuthorKind.PATIENT if actor.role == Role.PATIENT else AuthorKind.PROFESSIONAL
+    return {
+        "author_kind": kind,
+        "author_account_id": actor.id,
+        "author_label": actor.display_name,
+    }
+
+
+def _record(
+    patient: Patient,
+    actor: Account,
+    action: Action,
+    row: ProfileEntry | Measurement,
+    reason: str = "",
+) -> None:
+    """Identifiers only in the history: the section and kind, never the medical words."""
+    what = row.section if isinstance(row, ProfileEntry) else Section.MEASUREMENTS.value
+    record_access(
+        patient,
+        actor,
+        action,
+        resource_type="profile_entry" if isinstance(row, ProfileEntry) else "measurement",
+        resource_id=row.id,
+        detail=f"{what}/{row.kind}",
+        reason=reason,
+    )
+
+
+ENTRY_FIELDS = (
+    "label",
+    "reaction",
+    "severity",
+    "dose",
+    "frequency",
+    "start_date",
+    "end_date",
+    "prescriber",
+    "batch",
+    "relation",
+    "phone",
+    "text",
+    "document_id",
+)
+
+
+def add_entry(
+    actor: Account,
+    patient: Patient,
+    section: Section,
+    kind: EntryKind,
+    values: dict[str, object],
+    *,
+    acknowledged: str = "",
+) -> ProfileEntry:
+    now = clock.now()
+    entry = ProfileEntry(
+        patient_id=patient.id,
+        section=section.value,
+        kind=kind.value,
+        created_at=now,
+        updated_at=now,
+        masked_from_pros=False,
+        acknowledged=acknowledged[:300],
+        **_author(actor),
+        **{name: values[name] for name in ENTRY_FIELDS if name in values},
+    )
+    db.session.add(entry)
+    db.session.flush()
+    _record(patient, actor, Action.PROFILE_ENTRY_ADDED, entry)
+    if acknowledged:
+        _record(patient, actor, Action.SAFETY_WARNING_ACKNOWLEDGED, entry, reason=acknowledged)
+    return entry
+
+
+def _check_version(row: ProfileEntry | Measurement, expected: int) -> None:
+    if row.version != expected:
+        raise Conflict(row)
+
+
+def update_entry(
+    actor: Account,
+    entry: ProfileEntry,
+    values: dict[str, object],
+    *,
+    expected_version: int,
+    acknowledged: str = "",
+) -> ProfileEntry:
+    _check_version(entry, expected_version)
+    for name in ENTRY_FIELDS:
+        if name in values:
+            setattr(entry, name, values[name])
+    entry.updated_at = clock.now()
+    if acknowledged:
+        entry.acknowledged = acknowledged[:300]
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.get(ProfileEntry, entry.id, populate_existing=True)
+        assert fresh is not None
+        raise Conflict(fresh) from None
+    patient = db.session.get(Patient, entry.patient_id)
+    assert patient is not None
+    _record(patient, actor, Action.PROFILE_ENTRY_CHANGED, entry)
+    if acknowledged:
+        _record(patient, actor, Action.SAFETY_WARNING_ACKNOWLEDGED, entry, reason=acknowledged)
+    return entry
+
+
+def delete_row(actor: Account, row: ProfileEntry | Measurement, *, expected_version: int) -> None:
+    _check_version(row, expected_version)
+    row.deleted_at = clock.now()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        fresh: ProfileEntry | Measurement | None = (
+            db.session.get(ProfileEntry, row.id, populate_existing=True)
+            if isinstance(row, ProfileEntry)
+            else db.session.get(Measurement, row.id, populate_existing=True)
+        )
+        assert fresh is not None
+        raise Conflict(fresh) from None
+    patient = db.session.get(Patient, row.patient_id)
+    assert patient is not None
+    _record(patient, actor, Action.PROFILE_ENTRY_DELETED, row)
+
+
+def set_masked(actor: Account, row: ProfileEntry | Measurement, *, masked: bool) -> None:
+    if row.masked_from_pros == masked:
+        return
+    row.masked_from_pros = masked
+    db.session.flush()
+    patient = db.session.get(Patient, row.patient_id)
+    assert patient is not None
+    action = Action.PROFILE_ENTRY_MASKED if masked else Action.PROFILE_ENTRY_UNMASKED
+    _record(patient, actor, action, row)
+
+
+MEASURE_FIELDS = ("measured_on", "value", "value2", "unit", "fasting")
+
+
+def add_measurement(
+    actor: Account, patient: Patient, kind: MeasureKind, values: dict[str, object]
+) -> Measurement:
+    now = clock.now()
+    row = Measurement(
+        patient_id=patient.id,
+        kind=kind.value,
+        created_at=now,
+        updated_at=now,
+        masked_from_pros=False,
+        **_author(actor),
+        **{name: values[name] for name in MEASURE_FIELDS if name in values},
+    )
+    db.session.add(row)
+    db.session.flush()
+    _record(patient, actor, Action.PROFILE_ENTRY_ADDED, row)
+    return row
+
+
+def update_measurement(
+    actor: Account, row: Measurement, values: dict[str, object], *, expected_version: int
+) -> Measurement:
+    _check_version(row, expected_version)
+    for name in MEASURE_FIELDS:
+        if name in values:
+            setattr(row, name, values[name])
+    row.updated_at = clock.now()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.get(Measurement, row.id, populate_existing=True)
+        assert fresh is not None
+        raise Conflict(fresh) from None
+    patient = db.session.get(Patient, row.patient_id)
+    assert patient is not None
+    _record(patient, actor, Action.PROFILE_ENTRY_CHANGED, row)
+    return row
+
+
+def measurements(
+    actor: Account, patient: Patient, kind: MeasureKind | None = None
+) -> list[Measurement]:
+    """The measurements the actor may read, oldest first (one query)."""
+    if Section.MEASUREMENTS not in access.readable_sections(actor, patient):
+        return []
+    query = select(Measurement).where(
+        Measurement.patient_id == patient.id, Measurement.deleted_at.is_(None)
+    )
+    if kind is not None:
+        query = query.where(Measurement.kind == kind.value)
+    if not _sees_masked(actor, patient):
+        query = query.where(
+            or_(Measurement.masked_from_pros == false(), Measurement.author_account_id == actor.id)
+        )
+    return list(db.session.scalars(query.order_by(Measurement.measured_on, Measurement.id)))
+
+
+def safety_warnings(
+    actor: Account, patient: Patient, medicine: str, *, exclude_id: int | None = None
+) -> list[safety.Warning]:
+    """Allergies and current treatments the actor may read, checked against a medicine."""
+    found = view(actor, patient)
+    allergies = [
+        safety.Recorded(
+            entry.id,
+            entry.label,
+            ", ".join(x for x in (entry.reaction, severity_label(entry.severity)) if x),
+        )
+        for entry in found.of(Section.ALLERGIES, EntryKind.ALLERGY)
+    ]
+    current = [
+        safety.Recorded(entry.id, entry.label)
+        for entry in found.of(Section.TREATMENTS, EntryKind.TREATMENT)
+        if entry.current and entry.id != exclude_id
+    ]
+    return safety.check_treatment(medicine, allergies, current)

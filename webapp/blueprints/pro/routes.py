@@ -348,7 +348,7 @@ def deposit(patient_id: int) -> ResponseReturnValue:
                 "success",
             )
             return redirect(
-                url_for("pro.patient" if reads else "pro.home", patient_id=record.id), 303
+                url_for("pro.patient", patient_id=record.id) if reads else url_for("pro.home"), 303
             )
     status = 422 if request.method == "POST" else 200
     return render_template(
@@ -363,7 +363,7 @@ def release(document_id: int) -> ResponseReturnValue:
     documents.release(account, doc, detail="released by the author")
     db.session.commit()
     flash(_("Le document est maintenant visible par le patient, qui en est informé."), "success")
-    return redirect(request.referrer or url_for("pro.home"), 303)
+    return redirect(url_for("documents.show", document_id=doc.id), 303)
 
 
 # --- emergency access (SPEC §4.5) ---------------------------------------------------------------
