@@ -15,7 +15,7 @@ from flask import Flask
 from tests.builders import authorise, make_agent, make_document, make_patient, make_professional
 from webapp.extensions import db
 from webapp.models import Account, Document, EmergencyAccess, Patient
-from webapp.models.profile import Section
+from webapp.models.profile import EntryKind, MeasureKind, Measurement, ProfileEntry, Section
 from webapp.services import access, catalogue, clock
 from webapp.services.access import Mode, Permission
 
@@ -29,9 +29,13 @@ class Case:
     permission: Permission
     allowed: bool
     reason: str
-    on: str = "document"  # document, patient, none, or section:<Section value>
+    # document, patient, none, section:<Section value>, entry:<Section value> (a ProfileEntry
+    # of that section) or measurement (a Measurement).
+    on: str = "document"
     doc: dict[str, object] = field(default_factory=dict)
-    author: str = "patient"  # patient, pro, other_pro
+    author: str = "patient"  # patient, pro, other_pro: of the document, entry or measurement
+    # The entry's or measurement's own fields: masked_from_pros, deleted_at ("-" an hour ago).
+    entry: dict[str, object] = field(default_factory=dict)
     grants: tuple[dict[str, object], ...] = ()
     record_state: str = "active"
     profession: str = "medecin"
@@ -220,6 +224,581 @@ def _matrix(
         profession=profession,
         specialty=specialty,
     )
+
+
+W, ER, EE, EM = P.PROFILE_WRITE, P.ENTRY_READ, P.ENTRY_EDIT, P.ENTRY_MASK
+MASKED: dict[str, object] = {"masked_from_pros": True}
+DELETED: dict[str, object] = {"deleted_at": "-"}
+
+PROFILE_CASES = [
+    # adding to a section: the holder; a professional who may read it; never in a window
+    Case("holder writes a section", "patient", W, True, "own_record", on="section:allergies"),
+    Case("holder writes the wishes", "patient", W, True, "own_record", on="section:wishes"),
+    Case(
+        "other patient writes a section",
+        "other_patient",
+        W,
+        False,
+        "not_own_record",
+        on="section:allergies",
+    ),
+    Case(
+        "holder of a deleted record writes",
+        "patient",
+        W,
+        False,
+        "record_deleted",
+        on="section:treatments",
+        record_state="deleted",
+    ),
+    Case(
+        "agent writes a section",
+        "agent",
+        W,
+        False,
+        "agent_no_medical_content",
+        on="section:people",
+    ),
+    Case("anonymous writes a section", "anonymous", W, False, "anonymous", on="section:people"),
+    Case(
+        "unauthorised pro writes a section",
+        "pro",
+        W,
+        False,
+        "no_authorisation",
+        on="section:allergies",
+    ),
+    Case(
+        "authorised GP writes the allergies",
+        "pro",
+        W,
+        True,
+        "authorised",
+        on="section:allergies",
+        grants=AUTH,
+    ),
+    Case(
+        "authorised pharmacist writes the treatments",
+        "pro",
+        W,
+        True,
+        "authorised",
+        on="section:treatments",
+        grants=AUTH,
+        profession="pharmacien",
+        specialty=None,
+    ),
+    Case(
+        "pharmacist cannot write what it may not read",
+        "pro",
+        W,
+        False,
+        "matrix",
+        on="section:family",
+        grants=AUTH,
+        profession="pharmacien",
+        specialty=None,
+    ),
+    Case(
+        "dentist never writes the wishes",
+        "pro",
+        W,
+        False,
+        "matrix",
+        on="section:wishes",
+        grants=AUTH,
+        profession="chirurgien_dentiste",
+        specialty=None,
+    ),
+    Case(
+        "traitant writes the wishes",
+        "pro",
+        W,
+        True,
+        "medecin_traitant_rights",
+        on="section:wishes",
+        grants=TRAITANT,
+    ),
+    Case(
+        "delegated traitant rights let a dentist write the wishes",
+        "pro",
+        W,
+        True,
+        "medecin_traitant_rights",
+        on="section:wishes",
+        grants=DELEGATED,
+        profession="chirurgien_dentiste",
+        specialty=None,
+    ),
+    Case(
+        "blocked traitant writes nothing",
+        "pro",
+        W,
+        False,
+        "blocked_by_patient",
+        on="section:allergies",
+        grants=({"traitant": True}, {"kind": "blocked"}),
+    ),
+    Case(
+        "no writing on a closed record",
+        "pro",
+        W,
+        False,
+        "record_not_active",
+        on="section:allergies",
+        grants=TRAITANT,
+        record_state="closed",
+    ),
+    Case(
+        "window: no writing",
+        "pro",
+        W,
+        False,
+        "emergency_read_only",
+        on="section:allergies",
+        window=WINDOW,
+    ),
+    Case(
+        "regulation window: no writing",
+        "pro",
+        W,
+        False,
+        "emergency_read_only",
+        on="section:treatments",
+        window=REGULATION_WINDOW,
+        samu_regulator=True,
+    ),
+    Case(
+        "window: a grant still lets one write",
+        "pro",
+        W,
+        True,
+        "authorised",
+        on="section:allergies",
+        grants=AUTH,
+        window=WINDOW,
+    ),
+    Case(
+        "writing is never asked in emergency mode",
+        "pro",
+        W,
+        False,
+        "mode_not_open",
+        on="section:allergies",
+        grants=AUTH,
+        mode=Mode.EMERGENCY,
+    ),
+    # reading one entry: as its section, minus the masked ones
+    Case("holder reads an entry", "patient", ER, True, "own_record", on="entry:allergies"),
+    Case(
+        "holder reads a masked entry",
+        "patient",
+        ER,
+        True,
+        "own_record",
+        on="entry:allergies",
+        entry=MASKED,
+    ),
+    Case(
+        "holder reads a professional's entry",
+        "patient",
+        ER,
+        True,
+        "own_record",
+        on="entry:treatments",
+        author="pro",
+    ),
+    Case("holder reads a measurement", "patient", ER, True, "own_record", on="measurement"),
+    Case(
+        "other patient reads an entry",
+        "other_patient",
+        ER,
+        False,
+        "not_own_record",
+        on="entry:allergies",
+    ),
+    Case(
+        "agent reads an entry",
+        "agent",
+        ER,
+        False,
+        "agent_no_medical_content",
+        on="entry:people",
+    ),
+    Case(
+        "unauthorised pro reads an entry",
+        "pro",
+        ER,
+        False,
+        "no_authorisation",
+        on="entry:allergies",
+    ),
+    Case(
+        "authorised pharmacist reads a treatment",
+        "pro",
+        ER,
+        True,
+        "authorised",
+        on="entry:treatments",
+        grants=AUTH,
+        profession="pharmacien",
+        specialty=None,
+    ),
+    Case(
+        "pharmacist reads no wish",
+        "pro",
+        ER,
+        False,
+        "matrix",
+        on="entry:wishes",
+        grants=AUTH,
+        profession="pharmacien",
+        specialty=None,
+    ),
+    Case(
+        "dentist reads no wish, even its own",
+        "pro",
+        ER,
+        False,
+        "matrix",
+        on="entry:wishes",
+        author="pro",
+        grants=AUTH,
+        profession="chirurgien_dentiste",
+        specialty=None,
+    ),
+    Case(
+        "masked entry hidden from an authorised pharmacist",
+        "pro",
+        ER,
+        False,
+        "masked",
+        on="entry:treatments",
+        entry=MASKED,
+        grants=AUTH,
+        profession="pharmacien",
+        specialty=None,
+    ),
+    Case(
+        "masked measurement hidden from an authorised physiotherapist",
+        "pro",
+        ER,
+        False,
+        "masked",
+        on="measurement",
+        entry=MASKED,
+        grants=AUTH,
+        profession="masseur_kinesitherapeute",
+        specialty=None,
+    ),
+    Case(
+        "authorised physiotherapist reads a measurement",
+        "pro",
+        ER,
+        True,
+        "authorised",
+        on="measurement",
+        grants=AUTH,
+        profession="masseur_kinesitherapeute",
+        specialty=None,
+    ),
+    Case(
+        "médecin traitant reads a masked entry",
+        "pro",
+        ER,
+        True,
+        "medecin_traitant_rights",
+        on="entry:conditions",
+        entry=MASKED,
+        grants=TRAITANT,
+    ),
+    Case(
+        "delegated traitant rights read a masked measurement",
+        "pro",
+        ER,
+        True,
+        "medecin_traitant_rights",
+        on="measurement",
+        entry=MASKED,
+        grants=DELEGATED,
+    ),
+    Case(
+        "the author reads its masked entry",
+        "pro",
+        ER,
+        True,
+        "authorised",
+        on="entry:treatments",
+        author="pro",
+        entry=MASKED,
+        grants=AUTH,
+        profession="pharmacien",
+        specialty=None,
+    ),
+    Case(
+        "another author's masked entry stays hidden",
+        "pro",
+        ER,
+        False,
+        "masked",
+        on="entry:treatments",
+        author="other_pro",
+        entry=MASKED,
+        grants=AUTH,
+    ),
+    Case(
+        "blocked author reads nothing",
+        "pro",
+        ER,
+        False,
+        "blocked_by_patient",
+        on="entry:allergies",
+        author="pro",
+        grants=BLOCKED,
+    ),
+    Case(
+        "window: an entry is read",
+        "pro",
+        ER,
+        True,
+        "emergency",
+        on="entry:allergies",
+        window=WINDOW,
+    ),
+    Case(
+        "regulation window: an entry is read",
+        "pro",
+        ER,
+        True,
+        "regulation",
+        on="entry:treatments",
+        window=REGULATION_WINDOW,
+        samu_regulator=True,
+    ),
+    Case(
+        "window: a masked entry is never shown",
+        "pro",
+        ER,
+        False,
+        "masked",
+        on="entry:allergies",
+        entry=MASKED,
+        window=WINDOW,
+    ),
+    Case(
+        "window: the matrix applies to entries",
+        "pro",
+        ER,
+        False,
+        "matrix",
+        on="entry:wishes",
+        window=WINDOW,
+        profession="chirurgien_dentiste",
+        specialty=None,
+    ),
+    Case(
+        "deleted entry read by its holder",
+        "patient",
+        ER,
+        False,
+        "entry_deleted",
+        on="entry:allergies",
+        entry=DELETED,
+    ),
+    Case(
+        "deleted measurement read by the traitant",
+        "pro",
+        ER,
+        False,
+        "entry_deleted",
+        on="measurement",
+        entry=DELETED,
+        grants=TRAITANT,
+    ),
+    # changing or deleting an entry: its author only, with the right to write its section
+    Case("holder edits her entry", "patient", EE, True, "author", on="entry:allergies"),
+    Case("holder edits her measurement", "patient", EE, True, "author", on="measurement"),
+    Case(
+        "holder cannot edit a professional's entry",
+        "patient",
+        EE,
+        False,
+        "not_author",
+        on="entry:treatments",
+        author="pro",
+    ),
+    Case(
+        "other patient edits an entry",
+        "other_patient",
+        EE,
+        False,
+        "not_own_record",
+        on="entry:allergies",
+    ),
+    Case("agent edits an entry", "agent", EE, False, "agent_no_medical_content", on="measurement"),
+    Case(
+        "authorised author edits its entry",
+        "pro",
+        EE,
+        True,
+        "author",
+        on="entry:treatments",
+        author="pro",
+        grants=AUTH,
+        profession="pharmacien",
+        specialty=None,
+    ),
+    Case(
+        "the author edits its masked entry",
+        "pro",
+        EE,
+        True,
+        "author",
+        on="entry:allergies",
+        author="pro",
+        entry=MASKED,
+        grants=AUTH,
+    ),
+    Case(
+        "the traitant cannot edit the patient's entry",
+        "pro",
+        EE,
+        False,
+        "not_author",
+        on="entry:allergies",
+        grants=TRAITANT,
+    ),
+    Case(
+        "nor another professional's",
+        "pro",
+        EE,
+        False,
+        "not_author",
+        on="measurement",
+        author="other_pro",
+        grants=TRAITANT,
+    ),
+    Case(
+        "an author no longer authorised",
+        "pro",
+        EE,
+        False,
+        "no_authorisation",
+        on="entry:allergies",
+        author="pro",
+        grants=({"revoked_at": "-"},),
+    ),
+    Case(
+        "an author the matrix now keeps out",
+        "pro",
+        EE,
+        False,
+        "matrix",
+        on="entry:family",
+        author="pro",
+        grants=AUTH,
+        profession="pharmacien",
+        specialty=None,
+    ),
+    Case(
+        "window: the author edits nothing",
+        "pro",
+        EE,
+        False,
+        "emergency_read_only",
+        on="entry:allergies",
+        author="pro",
+        window=WINDOW,
+    ),
+    Case(
+        "deleted entry edited by its author",
+        "patient",
+        EE,
+        False,
+        "entry_deleted",
+        on="entry:treatments",
+        entry=DELETED,
+    ),
+    # masking an entry: the holder only
+    Case("holder masks an entry", "patient", EM, True, "own_record", on="entry:conditions"),
+    Case(
+        "holder masks a professional's entry",
+        "patient",
+        EM,
+        True,
+        "own_record",
+        on="entry:treatments",
+        author="pro",
+    ),
+    Case("holder masks a measurement", "patient", EM, True, "own_record", on="measurement"),
+    Case(
+        "holder unmasks (the same permission)",
+        "patient",
+        EM,
+        True,
+        "own_record",
+        on="entry:allergies",
+        entry=MASKED,
+    ),
+    Case(
+        "other patient masks an entry",
+        "other_patient",
+        EM,
+        False,
+        "not_own_record",
+        on="entry:allergies",
+    ),
+    Case(
+        "traitant cannot mask",
+        "pro",
+        EM,
+        False,
+        "patient_only",
+        on="entry:allergies",
+        grants=TRAITANT,
+    ),
+    Case(
+        "the author cannot mask",
+        "pro",
+        EM,
+        False,
+        "patient_only",
+        on="entry:treatments",
+        author="pro",
+        grants=AUTH,
+    ),
+    Case(
+        "window: no masking an entry",
+        "pro",
+        EM,
+        False,
+        "patient_only",
+        on="entry:allergies",
+        window=WINDOW,
+    ),
+    Case("agent masks an entry", "agent", EM, False, "patient_only", on="entry:allergies"),
+    Case(
+        "deleted entry masked",
+        "patient",
+        EM,
+        False,
+        "entry_deleted",
+        on="entry:allergies",
+        entry=DELETED,
+    ),
+    Case(
+        "holder of a deleted record masks",
+        "patient",
+        EM,
+        False,
+        "record_deleted",
+        on="measurement",
+        record_state="deleted",
+    ),
+    # an entry answers only the entry permissions, and a section only the section ones
+    Case("an entry is not a section", "patient", S, False, "no_rule", on="entry:allergies"),
+    Case("a section has no author", "patient", EE, False, "no_rule", on="section:allergies"),
+]
 
 
 CASES = [
@@ -1545,6 +2124,8 @@ CASES = [
     ),
     # the matrix, profession by profession (MATRIX above)
     *(_matrix(*row) for row in MATRIX),
+    # writing the profile, and its entries one by one (PROFILE_CASES below)
+    *PROFILE_CASES,
 ]
 
 
@@ -1574,6 +2155,50 @@ def _open_window(values: dict[str, object], patient: Patient, owner: Account) ->
         )
     )
     db.session.commit()
+
+
+# The kind of entry each section holds, for the cases on an entry.
+ENTRY_KIND = {
+    Section.ALLERGIES: EntryKind.ALLERGY,
+    Section.TREATMENTS: EntryKind.TREATMENT,
+    Section.CONDITIONS: EntryKind.CONDITION,
+    Section.WISHES: EntryKind.ADVANCE_DIRECTIVES,
+    Section.PEOPLE: EntryKind.TRUSTED_PERSON,
+    Section.MEASUREMENTS: EntryKind.BLOOD_GROUP,
+    Section.VACCINATIONS: EntryKind.VACCINATION,
+    Section.FAMILY: EntryKind.FAMILY,
+}
+
+
+def _entry(case: Case, patient: Patient, author: Account) -> ProfileEntry | Measurement:
+    """A profile entry (or a measurement) as services.profile leaves it."""
+    now = clock.now()
+    common: dict[str, object] = {
+        "patient_id": patient.id,
+        "author_kind": "patient" if author.role == "patient" else "professional",
+        "author_account_id": author.id,
+        "author_label": author.display_name,
+        "created_at": now,
+        "updated_at": now,
+        **{key: _when(value) for key, value in case.entry.items()},
+    }
+    row: ProfileEntry | Measurement
+    if case.on == "measurement":
+        row = Measurement(
+            kind=MeasureKind.WEIGHT.value,
+            measured_on=now.date(),
+            value=64.5,
+            unit="kg",
+            **common,
+        )
+    else:
+        section = Section(case.on.removeprefix("entry:"))
+        row = ProfileEntry(
+            section=section.value, kind=ENTRY_KIND[section].value, label="Pénicilline", **common
+        )
+    db.session.add(row)
+    db.session.commit()
+    return row
 
 
 def _build(case: Case) -> tuple[Account | None, object]:
@@ -1616,6 +2241,8 @@ def _build(case: Case) -> tuple[Account | None, object]:
         resource = None
     elif case.on.startswith("section:"):
         resource = access.SectionOf(patient, Section(case.on.removeprefix("section:")))
+    elif case.on.startswith("entry:") or case.on == "measurement":
+        resource = _entry(case, patient, author)
     else:
         assert case.on == "document", case.on
     return actor, resource
@@ -1647,3 +2274,14 @@ def test_the_table_covers_every_profession_both_ways(app: Flask) -> None:
 def test_the_table_covers_every_section() -> None:
     on = {case.on for case in CASES}
     assert {f"section:{section.value}" for section in Section} <= on
+
+
+def test_the_table_covers_the_profile_permissions() -> None:
+    profile = {P.PROFILE_WRITE, P.ENTRY_READ, P.ENTRY_EDIT, P.ENTRY_MASK}
+    cases = [case for case in CASES if case.permission in profile]
+    assert len(cases) >= 25
+    for permission in profile:
+        outcomes = {case.allowed for case in cases if case.permission == permission}
+        assert outcomes == {True, False}, permission
+    on = {case.on for case in cases}
+    assert "measurement" in on and len({o for o in on if o.startswith("entry:")}) >= 5

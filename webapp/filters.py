@@ -29,6 +29,23 @@ def install(app: Flask) -> None:
     app.add_template_global(_emergency_reason, "emergency_reason")
     app.add_template_global(_number, "number")
     app.add_template_global(_organ_label, "organ_label")
+    app.add_template_filter(_phone, "phone")
+
+
+def _phone(value: str) -> str:
+    """A stored phone number (E.164) written as people read it: 06 12 34 56 78 in France."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        return value
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 33
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
 
 
 def _organ_label(code: str) -> str:

@@ -67,7 +67,7 @@ class ProfileEntry(Base):
     kind: Mapped[str] = mapped_column(String(24))
     # The main words: a condition, a substance, a medicine, a vaccine, a person's name, a
     # blood group, an organ-donation position.
-    label: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(200), default="")  # none for directives
     reaction: Mapped[str] = mapped_column(String(200), default="")
     severity: Mapped[str] = mapped_column(String(12), default="")
     dose: Mapped[str] = mapped_column(String(100), default="")

@@ -223,23 +223,37 @@ def decide(
     return deny("no_rule")
 
 
+SectionDecider = Callable[[Permission, Section], Decision]
+
+
 def _decide_on_entry(
     actor: Account, permission: Permission, entry: ProfileEntry | Measurement, mode: Mode
 ) -> Decision:
-    """An entry is read as its section is, minus the masked ones; changed by its author."""
     patient = db.session.get(Patient, entry.patient_id)
     assert patient is not None
+
+    def on_section(wanted: Permission, section: Section) -> Decision:
+        return _decide_on(actor, wanted, patient, SectionOf(patient, section), mode)
+
+    return _entry_decision(actor, permission, entry, on_section)
+
+
+def _entry_decision(
+    actor: Account,
+    permission: Permission,
+    entry: ProfileEntry | Measurement,
+    on_section: SectionDecider,
+) -> Decision:
+    """An entry is read as its section is, minus the masked ones; changed by its author."""
     if entry.deleted_at is not None:
         return deny("entry_deleted")
     section = Section(entry.section) if isinstance(entry, ProfileEntry) else Section.MEASUREMENTS
-    on_section = (
-        Permission.PROFILE_READ
-        if permission == Permission.ENTRY_READ
-        else (Permission.PROFILE_WRITE)
+    wanted = (
+        Permission.PROFILE_WRITE
+        if permission == Permission.ENTRY_EDIT
+        else (Permission.PROFILE_READ)
     )
-    if permission == Permission.ENTRY_MASK:
-        on_section = Permission.PROFILE_READ
-    decision = _decide_on(actor, on_section, patient, SectionOf(patient, section), mode)
+    decision = on_section(wanted, section)
     if permission == Permission.ENTRY_MASK:
         if actor.role != Role.PATIENT:
             return deny("patient_only")
@@ -259,6 +273,36 @@ def _decide_on_entry(
     ):
         return deny("masked")
     return decision
+
+
+def entry_rights(
+    actor: Account, patient: Patient
+) -> Callable[[Permission, ProfileEntry | Measurement], bool]:
+    """Decide on many entries of one record with one relation lookup (a page of entries)."""
+    link = (
+        relation(actor.professional, patient)
+        if actor.role == Role.PROFESSIONAL and actor.professional is not None
+        else None
+    )
+    cache: dict[tuple[Permission, Section], Decision] = {}
+
+    def on_section(wanted: Permission, section: Section) -> Decision:
+        key = (wanted, section)
+        if key not in cache:
+            if link is not None and actor.professional is not None:
+                cache[key] = decide_for_professional(
+                    actor.professional, actor.id, wanted, patient, SectionOf(patient, section), link
+                )
+            else:
+                cache[key] = decide(actor, wanted, SectionOf(patient, section))
+        return cache[key]
+
+    def check(permission: Permission, row: ProfileEntry | Measurement) -> bool:
+        if row.patient_id != patient.id:
+            return False
+        return _entry_decision(actor, permission, row, on_section).allowed
+
+    return check
 
 
 def _decide_on(

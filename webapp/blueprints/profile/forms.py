@@ -162,7 +162,7 @@ class FamilyForm(EntryForm):
 class DirectivesForm(EntryForm):
     text = TextAreaField(
         _l("Mes directives anticipées"),
-        validators=[Optional(), Length(max=4000)],
+        validators=[Length(max=4000)],  # not Optional(): it would skip validate_text
         description=_l("Ce que vous souhaitez si vous ne pouvez plus vous exprimer."),
     )
     document_id = SelectField(_l("Ou un document de mon dossier"), validators=[Optional()])

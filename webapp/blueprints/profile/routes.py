@@ -160,6 +160,8 @@ def _entry_values(form: EntryForm) -> dict[str, object]:
                 data = int(data) if data else None
             elif isinstance(data, str):
                 data = data.strip()
+            elif data is None and name not in ("start_date", "end_date"):
+                data = ""  # a text field missing from the POST: never NULL
             values[name] = data
     return values
 
@@ -186,8 +188,8 @@ def summary(patient_id: int | None = None) -> ResponseReturnValue:
     if actor.role == Role.PROFESSIONAL:
         decision = access.decide(actor, Permission.RECORD_READ, patient)
         record_access(patient, actor, Action.PROFILE_VIEWED, mode=access.mode_of(decision))
-    db.session.commit()
-    return render_template(
+    # Rendered before the commit, which would expire every row loaded above (one query each).
+    page = render_template(
         "profile/summary.html",
         patient=patient,
         found=found,
@@ -200,6 +202,8 @@ def summary(patient_id: int | None = None) -> ResponseReturnValue:
         EntryKind=EntryKind,
         own=actor.role == Role.PATIENT,
     )
+    db.session.commit()
+    return page
 
 
 def _latest(rows: list[Measurement]) -> dict[str, Measurement]:
@@ -235,7 +239,7 @@ def _section_page(
     can_write = access.decide(actor, Permission.PROFILE_WRITE, SectionOf(patient, section))
     kind = kind or _kind(section, request.args.get("kind"))
     if form is None and can_write:
-        form = _new_form(kind, patient)
+        form = _new_form(kind, patient, formdata=None)  # after a save: empty, not the one sent
     measures = profile.measurements(actor, patient) if section == Section.MEASUREMENTS else []
     context = {
         "patient": patient,
@@ -255,7 +259,7 @@ def _section_page(
         "check_url": _check_url(section, patient, actor, kind),
         "own": actor.role == Role.PATIENT,
         "saved": saved,
-        "can": _can(actor),
+        "can": _can(actor, patient),
         "summary_url": url_for("profile.summary")
         if actor.role == Role.PATIENT
         else url_for("profile.summary", patient_id=patient.id),
@@ -264,9 +268,11 @@ def _section_page(
     return render_template(template, **context), status
 
 
-def _can(actor: Account) -> Callable[[str, ProfileEntry | Measurement], bool]:
+def _can(actor: Account, patient: Patient) -> Callable[[str, ProfileEntry | Measurement], bool]:
+    rights = access.entry_rights(actor, patient)
+
     def can(permission: str, row: ProfileEntry | Measurement) -> bool:
-        return access.decide(actor, Permission(permission), row).allowed
+        return rights(Permission(permission), row)
 
     return can
 
@@ -419,13 +425,18 @@ def _filled_form(row: ProfileEntry | Measurement, patient: Patient) -> EntryForm
     return form
 
 
-def _entry_fragment(actor: Account, row: ProfileEntry | Measurement) -> str:
+def _entry_fragment(
+    actor: Account, row: ProfileEntry | Measurement, notice: str | None = None
+) -> str:
+    patient = db.session.get(Patient, row.patient_id)
+    assert patient is not None
     return render_template(
         "profile/_row.html",
         row=row,
-        can=_can(actor),
+        can=_can(actor, patient),
         own=actor.role == Role.PATIENT,
-        status=_("C'est enregistré."),
+        status=_("C'est enregistré.") if notice is None else None,
+        notice=notice,
     )
 
 
@@ -534,15 +545,13 @@ def delete(table: str, row_id: int) -> ResponseReturnValue:
         db.session.commit()
     except profile.Conflict as conflict:
         db.session.rollback()
-        flash(
-            _(
-                "Cette information a été modifiée entre-temps (voir ci-dessous) : rien n'a été "
-                "supprimé. Supprimez-la à nouveau si vous le souhaitez."
-            ),
-            "warning",
+        notice = _(
+            "Cette information a été modifiée entre-temps (voir ci-dessous) : rien n'a été "
+            "supprimé. Supprimez-la à nouveau si vous le souhaitez."
         )
         if htmx.is_request():
-            return _entry_fragment(actor, conflict.current)
+            return _entry_fragment(actor, conflict.current, notice=notice)
+        flash(notice, "warning")
         return redirect(back, 303)
     if htmx.is_request():
         return render_template("profile/_deleted_row.html", row_id=row.id, table=table)
