@@ -1253,10 +1253,10 @@ def test_an_emergency_window_reads_but_never_writes(app: Flask, client: FlaskCli
         (e.allowed, e.mode, e.reason, e.detail) for e in _events(holder, Action.PROFILE_VIEWED)
     ]
     assert views == [
-        (True, "emergency", "", "allergies"),
+        (True, "emergency", "emergency", "allergies"),
         (False, "normal", "emergency_read_only", ""),
         (False, "normal", "emergency_read_only", ""),
-        (True, "emergency", "", ""),
+        (True, "emergency", "emergency", ""),
     ]
 
 
@@ -1307,8 +1307,8 @@ def test_a_professional_reading_the_profile_is_in_the_history(
         for e in _events(holder, Action.PROFILE_VIEWED)
     ]
     assert views == [
-        (pharmacist.id, True, "", ""),
-        (pharmacist.id, True, "treatments", ""),
+        (pharmacist.id, True, "", "authorised"),
+        (pharmacist.id, True, "treatments", "authorised"),
         (pharmacist.id, False, "", "matrix"),
     ]
 

@@ -338,7 +338,7 @@ def _for_holder(
     doc = item
     if doc.state == DocumentState.DELETED:
         return deny("document_deleted")
-    if permission in (Permission.DOCUMENT_READ, Permission.DOCUMENT_DOWNLOAD) and is_held(doc):
+    if is_held(doc):  # not even its title until the announcement (SPEC §4.4)
         return deny("held_for_announcement")
     if permission == Permission.DOCUMENT_REPLACE and doc.author_account_id != actor.id:
         return deny("not_author")
@@ -529,21 +529,53 @@ def get_document_for(actor: Account, document_id: int, permission: Permission) -
         db.session.commit()
         abort(404)
     if permission in _SEEN:
-        first = actor.role == Role.PROFESSIONAL and not has_opened_before(patient, actor)
-        record_access(
+        note_consultation(
             patient,
             actor,
             _SEEN[permission],
-            reason=decision.reason,
-            mode=mode_of(decision),
+            decision,
             resource_type="document",
             resource_id=doc.id,
         )
-        if first and patient.account is not None:  # always told at once (SPEC §5)
-            notify.enqueue(
-                patient.account, "first_access", who=actor.display_name, when=clock.now()
-            )
     return doc
+
+
+# What counts as opening a record, for the "first access" notice.
+_OPENINGS = (
+    Action.DOCUMENT_VIEWED,
+    Action.DOCUMENT_DOWNLOADED,
+    Action.RECORD_CONSULTED,
+    Action.PROFILE_VIEWED,
+    Action.EMERGENCY_SUMMARY_VIEWED,
+)
+
+
+def note_consultation(
+    patient: Patient,
+    actor: Account,
+    action: Action,
+    decision: Decision,
+    *,
+    resource_type: str = "",
+    resource_id: str | int = "",
+    detail: str = "",
+) -> None:
+    """Record a consultation; a professional's first one is told to the patient at once
+    (SPEC §5). An emergency access has its own notice, sent when the window opens."""
+    mode = mode_of(decision)
+    first = actor.role == Role.PROFESSIONAL and not has_opened_before(patient, actor)
+    record_access(
+        patient,
+        actor,
+        action,
+        reason=decision.reason,
+        mode=mode,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        detail=detail,
+    )
+    if first and mode == Mode.NORMAL.value and patient.account is not None:
+        notify.enqueue(patient.account, "first_access", who=actor.display_name, when=clock.now())
 
 
 def has_opened_before(patient: Patient, actor: Account) -> bool:
@@ -553,7 +585,7 @@ def has_opened_before(patient: Patient, actor: Account) -> bool:
             AccessEvent.patient_id == patient.id,
             AccessEvent.actor_account_id == actor.id,
             AccessEvent.allowed == true(),
-            AccessEvent.action.in_([Action.DOCUMENT_VIEWED, Action.DOCUMENT_DOWNLOADED]),
+            AccessEvent.action.in_(list(_OPENINGS)),
         )
         .limit(1)
     )

@@ -143,11 +143,26 @@ HOLD_AT_MOST = timedelta(days=30)
 HOLD_NOTICE_AFTER = timedelta(days=14)
 
 
-def release(actor: Account | None, doc: Document, *, detail: str = "") -> None:
-    """End an announcement hold: the author after the consultation, or the 30-day limit."""
+def release(actor: Account | None, doc: Document, *, detail: str = "") -> bool:
+    """End an announcement hold: the author after the consultation, or the 30-day limit.
+
+    One conditional UPDATE claims the release: two at once (a double click, the author and
+    the daily run) release, record and notify once. Returns whether this call released it.
+    """
     now = clock.now()
-    doc.hidden_from_patient_until = now
-    doc.released_at = now
+    claimed = db.session.execute(
+        update(Document)
+        .where(
+            Document.id == doc.id,
+            Document.released_at.is_(None),
+            Document.hidden_from_patient_until.is_not(None),
+        )
+        .values(hidden_from_patient_until=now, released_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not affected(claimed):
+        return False
+    db.session.refresh(doc)
     patient = db.session.get(Patient, doc.patient_id)
     assert patient is not None
     record_access(
@@ -169,6 +184,7 @@ def release(actor: Account | None, doc: Document, *, detail: str = "") -> None:
             author=author,
             when=now,
         )
+    return True
 
 
 def _tell_patient_of_deposit(actor: Account, patient: Patient) -> None:

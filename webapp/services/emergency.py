@@ -70,12 +70,12 @@ def open_window(
     if reason_code not in REASONS or len(justification.strip()) < MIN_JUSTIFICATION:
         raise ValueError("reason and justification are checked by the form")
     now = clock.now()
-    # A new window replaces any earlier one on this record: never renewed without a reason.
+    # One patient at a time: a new window ends every earlier one of this professional, on
+    # this record or another; a window is never renewed without a new reason.
     db.session.execute(
         update(EmergencyAccess)
         .where(
             EmergencyAccess.professional_id == pro.id,
-            EmergencyAccess.patient_id == patient.id,
             EmergencyAccess.ended_at.is_(None),
         )
         .values(ended_at=now)
@@ -144,19 +144,21 @@ def _tell(patient: Patient, actor: Account, mode: Mode, when: datetime) -> None:
             )
 
 
-def open_for(actor: Account) -> EmergencyAccess | None:
-    """The professional's window open now, if any (for the red banner)."""
+def open_for(actor: Account, patient_id: int | None = None) -> EmergencyAccess | None:
+    """The professional's window open now, if any (for the red banner), or the one on a
+    given record."""
     pro = actor.professional
     if pro is None:
         return None
+    query = select(EmergencyAccess).where(
+        EmergencyAccess.professional_id == pro.id,
+        EmergencyAccess.ended_at.is_(None),
+        EmergencyAccess.expires_at > clock.now(),
+    )
+    if patient_id is not None:
+        query = query.where(EmergencyAccess.patient_id == patient_id)
     return db.session.scalar(
-        select(EmergencyAccess)
-        .where(
-            EmergencyAccess.professional_id == pro.id,
-            EmergencyAccess.ended_at.is_(None),
-            EmergencyAccess.expires_at > clock.now(),
-        )
-        .order_by(EmergencyAccess.opened_at.desc())
+        query.order_by(EmergencyAccess.opened_at.desc())
         .options(selectinload(EmergencyAccess.patient))
         .limit(1)
     )

@@ -358,7 +358,13 @@ def _announcement_holds(now: datetime) -> tuple[int, int]:
     for doc_id in due_notice:
         claimed = db.session.execute(
             update(Document)
-            .where(Document.id == doc_id, Document.hold_notice_sent_at.is_(None))
+            .where(
+                Document.id == doc_id,
+                Document.hold_notice_sent_at.is_(None),
+                Document.state == DocumentState.CURRENT,
+                Document.released_at.is_(None),
+                Document.hidden_from_patient_until > now,
+            )
             .values(hold_notice_sent_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -370,7 +376,12 @@ def _announcement_holds(now: datetime) -> tuple[int, int]:
         patient = db.session.get(Patient, doc.patient_id)
         assert patient is not None
         record_access(
-            patient, None, Action.HOLD_NOTICE_SENT, resource_type="document", actor_kind="system"
+            patient,
+            None,
+            Action.HOLD_NOTICE_SENT,
+            resource_type="document",
+            resource_id=doc_id,
+            actor_kind="system",
         )
         notify_person(patient, "record_updated_see_doctor")
         db.session.commit()
@@ -384,18 +395,10 @@ def _announcement_holds(now: datetime) -> tuple[int, int]:
         )
     ).all()
     for doc_id in due_release:
-        claimed = db.session.execute(
-            update(Document)
-            .where(Document.id == doc_id, Document.released_at.is_(None))
-            .values(released_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if not affected(claimed):
+        doc = db.session.get(Document, doc_id, populate_existing=True)
+        if doc is None or not documents.release(None, doc, detail="30 days after the deposit"):
             db.session.rollback()
             continue
-        doc = db.session.get(Document, doc_id, populate_existing=True)
-        assert doc is not None
-        documents.release(None, doc, detail="30 days after the deposit")
         db.session.commit()
         released += 1
     return notices, released

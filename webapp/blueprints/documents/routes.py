@@ -209,8 +209,8 @@ def _set_mask(document_id: int, *, masked: bool) -> ResponseReturnValue:
     if masked:
         flash(
             _(
-                "Le document est masqué aux professionnels, sauf à son auteur et à votre "
-                "médecin traitant."
+                "Le document est masqué aux professionnels, sauf à son auteur, à votre "
+                "médecin traitant et à ceux à qui vous avez donné ses droits."
             ),
             "success",
         )

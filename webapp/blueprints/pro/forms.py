@@ -23,6 +23,9 @@ from webapp.labels import type_label
 from webapp.services import catalogue
 from webapp.services.emergency import MIN_JUSTIFICATION, REASONS
 
+# A box counts as ticked only when the browser sent it ticked ("y"), never for these.
+UNTICKED = ("false", "", "0", "off", "no", "n")
+
 
 def folded(text: str) -> str:
     """Case and accents ignored, spaces and hyphens alike: DUPONT-MARTIN = dupont martin."""
@@ -47,7 +50,14 @@ class FindPatientForm(FlaskForm):
         # Not an inline validate_birth_date: Optional() stops the chain on an empty date
         # before it runs, and the NIR alone would then find the patient.
         valid = super().validate(extra_validators)
-        if not (self.last_name.data or "").strip() and self.birth_date.data is None:
+        name = self.last_name.data or ""
+        if name.strip() and not folded(name):
+            self.last_name.errors = [
+                *self.last_name.errors,
+                str(_l("Écrivez le nom en lettres, tel qu'il figure sur la carte Vitale.")),
+            ]
+            return False
+        if not folded(name) and self.birth_date.data is None:
             if not self.birth_date.errors:
                 self.birth_date.errors = [
                     str(_l("Saisissez aussi le nom ou la date de naissance du patient."))
@@ -62,7 +72,8 @@ class DeclareConsentForm(FlaskForm):
             "J'atteste que ce patient, informé, a accepté au cours de la consultation que je "
             "consulte son dossier."
         ),
-        validators=[InputRequired(_l("Cochez l'attestation pour déclarer l'accord du patient."))],
+        validators=[DataRequired(_l("Cochez l'attestation pour déclarer l'accord du patient."))],
+        false_values=UNTICKED,
     )
 
 
@@ -73,7 +84,8 @@ class DepositForm(DocumentForm):
     type_code = SelectField(_l("Type de document"), validators=[DataRequired()])
     informed = BooleanField(
         _l("J'atteste avoir informé le patient de ce dépôt."),
-        validators=[InputRequired(_l("Cochez l'attestation : le patient doit être informé."))],
+        validators=[DataRequired(_l("Cochez l'attestation : le patient doit être informé."))],
+        false_values=UNTICKED,
     )
     hold = BooleanField(
         _l("Non visible par le patient jusqu'à une consultation d'annonce"),
@@ -144,5 +156,6 @@ class EmergencyForm(FlaskForm):
             "J'atteste que le patient est hors d'état d'exprimer sa volonté et que sa santé est "
             "en danger immédiat (ou qu'un appel au centre 15 le concerne)."
         ),
-        validators=[InputRequired(_l("Cochez l'attestation pour ouvrir l'accès en urgence."))],
+        validators=[DataRequired(_l("Cochez l'attestation pour ouvrir l'accès en urgence."))],
+        false_values=UNTICKED,
     )

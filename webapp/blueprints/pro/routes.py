@@ -34,13 +34,23 @@ from webapp.models import AccessEvent, Account, Document, DocumentState, Patient
 from webapp.models.account import RecordState
 from webapp.paging import requested_page
 from webapp.security import current_account, require_recent_auth
-from webapp.services import access, authorisations, clock, documents, emergency, profile, storage
+from webapp.services import (
+    access,
+    authorisations,
+    clock,
+    crypto,
+    documents,
+    emergency,
+    profile,
+    storage,
+)
 from webapp.services.access import Mode, Permission
 from webapp.services.audit import Action, record_access
 
 PAGE_SIZE = 25
 FOUND_KEY = "pro_found"  # the patients this professional identified in this session
 FOUND_KEEP = 10
+FOUND_SECONDS = 4 * 3600  # a consultation, or a long night in the emergency department
 
 
 @bp.before_request
@@ -100,16 +110,29 @@ def _held_deposits(account: Account) -> list[tuple[Document, Patient]]:
 # --- finding a patient -------------------------------------------------------------------------
 
 
+def _per_professional_and_nir() -> str:
+    """Guessing a birth date for a known NIR is slowed down per professional and NIR."""
+    nir = "".join((request.form.get("find-nir") or "").split())
+    return f"pro-nir:{current_account().id}:{crypto.keyed_digest('find-nir', nir)[:24]}"
+
+
 @bp.post("/find")
 @limiter.limit("30 per minute;300 per hour", key_func=_per_professional)
+@limiter.limit("10 per hour", key_func=_per_professional_and_nir)
 def find() -> ResponseReturnValue:
     account = current_account()
     form = FindPatientForm(prefix="find")
     if form.validate_on_submit():
-        patient = _matching(form)
+        patient, known = _matching(form)
         if patient is not None:
             _remember(patient)
             return redirect(url_for("pro.patient", patient_id=patient.id), 303)
+        if known is not None:
+            # The NIR is an open record's, the name or birth date is not: the holder sees it.
+            record_access(
+                known, account, Action.RECORD_CONSULTED, allowed=False, reason="identity_mismatch"
+            )
+            db.session.commit()
         # One answer whether the NIR is unknown, the name wrong, or the record not open.
         form.nir.errors = [
             *form.nir.errors,
@@ -129,26 +152,44 @@ def find() -> ResponseReturnValue:
     ), 422
 
 
-def _matching(form: FindPatientForm) -> Patient | None:
+def _matching(form: FindPatientForm) -> tuple[Patient | None, Patient | None]:
+    """(the patient found, or None; the open record the NIR names when the rest is wrong)."""
     nir = "".join((form.nir.data or "").split())
     patient = db.session.scalar(select(Patient).where(Patient.nir == nir))
     if patient is None or patient.record_state != RecordState.ACTIVE:
-        return None
+        return None, None
     name = folded(form.last_name.data or "")
     if name and name != folded(patient.last_name):
-        return None
+        return None, patient
     if form.birth_date.data is not None and form.birth_date.data != patient.birth_date:
-        return None
-    return patient
+        return None, patient
+    return patient, None
+
+
+def _found_list() -> list[int]:
+    """The patients this professional identified lately: bound to the account (a cookie
+    passed to a colleague proves nothing) and kept an hour at most. Not to the session row:
+    re-authenticating before an emergency access replaces it."""
+    kept = session.get(FOUND_KEY)
+    if not isinstance(kept, dict) or kept.get("account") != current_account().id:
+        return []
+    if float(kept.get("until", 0)) < clock.now().timestamp():
+        return []
+    ids = kept.get("ids", [])
+    return [pid for pid in ids if isinstance(pid, int)]
 
 
 def _remember(patient: Patient) -> None:
-    found = [pid for pid in session.get(FOUND_KEY, []) if pid != patient.id]
-    session[FOUND_KEY] = [patient.id, *found][:FOUND_KEEP]
+    found = [pid for pid in _found_list() if pid != patient.id]
+    session[FOUND_KEY] = {
+        "account": current_account().id,
+        "until": clock.now().timestamp() + FOUND_SECONDS,
+        "ids": [patient.id, *found][:FOUND_KEEP],
+    }
 
 
 def _identified(patient: Patient) -> bool:
-    return patient.id in session.get(FOUND_KEY, [])
+    return patient.id in _found_list()
 
 
 def _patient(patient_id: int) -> Patient:
@@ -195,8 +236,8 @@ def patient(patient_id: int) -> ResponseReturnValue:
     total = counts.get(category, 0) if category else sum(counts.values())
     page = requested_page()
     partial = htmx.is_request() and request.headers.get("HX-Target") == "record-documents"
-    if not partial:
-        record_access(record, account, Action.RECORD_CONSULTED, mode=access.mode_of(decision))
+    # Every consultation is recorded, a page of the list as much as the whole page.
+    access.note_consultation(record, account, Action.RECORD_CONSULTED, decision)
     db.session.commit()
     # Loaded after the commit, which expires what the session holds: one query, not one a row.
     rows = db.session.scalars(
@@ -360,8 +401,10 @@ def deposit(patient_id: int) -> ResponseReturnValue:
 def release(document_id: int) -> ResponseReturnValue:
     account = current_account()
     doc = access.get_document_for(account, document_id, Permission.DOCUMENT_RELEASE)
-    documents.release(account, doc, detail="released by the author")
-    db.session.commit()
+    if documents.release(account, doc, detail="released by the author"):
+        db.session.commit()
+    else:
+        db.session.rollback()  # released a moment ago, by a double click or the daily run
     flash(_("Le document est maintenant visible par le patient, qui en est informé."), "success")
     return redirect(url_for("documents.show", document_id=doc.id), 303)
 
@@ -413,7 +456,7 @@ def emergency_summary(patient_id: int) -> ResponseReturnValue:
     if not decision:
         _refuse(record, account, decision.reason, "emergency summary")
     parts = profile.emergency_summary(account, record)
-    record_access(record, account, Action.EMERGENCY_SUMMARY_VIEWED, mode=access.mode_of(decision))
+    access.note_consultation(record, account, Action.EMERGENCY_SUMMARY_VIEWED, decision)
     db.session.commit()
     return render_template(
         "pro/emergency_summary.html",
@@ -432,8 +475,8 @@ def _age(born: date) -> int:
 @bp.post("/patients/<int(max=2147483647):patient_id>/emergency/end")
 def emergency_end(patient_id: int) -> ResponseReturnValue:
     account = current_account()
-    window = emergency.open_for(account)
-    if window is None or window.patient_id != patient_id:
+    window = emergency.open_for(account, patient_id)
+    if window is None:
         abort(404)
     emergency.end(account, window)
     db.session.commit()

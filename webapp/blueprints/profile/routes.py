@@ -5,6 +5,7 @@ Every view asks the policy (services.access); a refusal is a 404."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -14,7 +15,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select
 from wtforms import SelectChoice  # type: ignore[attr-defined]
 
 from webapp import htmx
@@ -31,7 +31,6 @@ from webapp.extensions import db
 from webapp.models import (
     Account,
     Document,
-    DocumentState,
     EntryKind,
     MeasureKind,
     Measurement,
@@ -135,13 +134,11 @@ def _new_form(kind: EntryKind | MeasureKind, patient: Patient, **kwargs: Any) ->
     form = form_class(**kwargs)
     form.birth_date = patient.birth_date
     if kind == EntryKind.ADVANCE_DIRECTIVES:
+        # Only documents this person may see: never a masked or a held one's title.
+        actor = current_account()
         documents = db.session.scalars(
-            select(Document)
-            .where(
-                Document.patient_id == patient.id,
-                Document.state == DocumentState.CURRENT,
-                Document.type_code == "42348-3",
-            )
+            access.documents_query(actor, patient)
+            .where(Document.type_code == "42348-3")
             .order_by(Document.care_date.desc())
             .limit(20)
         ).all()
@@ -187,7 +184,7 @@ def summary(patient_id: int | None = None) -> ResponseReturnValue:
         team = authorisations.access_list(patient)
     if actor.role == Role.PROFESSIONAL:
         decision = access.decide(actor, Permission.RECORD_READ, patient)
-        record_access(patient, actor, Action.PROFILE_VIEWED, mode=access.mode_of(decision))
+        access.note_consultation(patient, actor, Action.PROFILE_VIEWED, decision)
     # Rendered before the commit, which would expire every row loaded above (one query each).
     page = render_template(
         "profile/summary.html",
@@ -298,9 +295,7 @@ def section(section: str, patient_id: int | None = None) -> ResponseReturnValue:
     if not decision:
         _refused(actor, patient, decision.reason)
     if actor.role == Role.PROFESSIONAL:
-        record_access(
-            patient, actor, Action.PROFILE_VIEWED, mode=access.mode_of(decision), detail=section
-        )
+        access.note_consultation(patient, actor, Action.PROFILE_VIEWED, decision, detail=section)
         db.session.commit()
     return _section_page(actor, patient, chosen)
 
@@ -378,6 +373,11 @@ def add(section: str, patient_id: int | None = None) -> ResponseReturnValue:
 # --- one entry: edit, delete, mask -------------------------------------------------------------
 
 
+def _version(raw: str | None) -> int:
+    """The version a form was opened at; anything else never matches (a conflict, not a 500)."""
+    return int(raw) if raw and re.fullmatch(r"[0-9]{1,9}", raw) else -1
+
+
 def _row(table: str, row_id: int) -> ProfileEntry | Measurement:
     row: ProfileEntry | Measurement | None = (
         db.session.get(ProfileEntry, row_id)
@@ -452,8 +452,7 @@ def edit(table: str, row_id: int) -> ResponseReturnValue:
     form = _new_form(kind, patient)
     if not form.validate_on_submit():
         return _edit_page(form, row, back, warnings=[], status=422)
-    raw_version = form.version.data or ""
-    expected = int(raw_version) if raw_version.isdigit() else -1
+    expected = _version(form.version.data)
     try:
         if isinstance(row, Measurement):
             assert isinstance(form, MeasureForm)
@@ -541,7 +540,7 @@ def delete(table: str, row_id: int) -> ResponseReturnValue:
         )
     version = request.form.get("version", "")
     try:
-        profile.delete_row(actor, row, expected_version=int(version) if version.isdigit() else -1)
+        profile.delete_row(actor, row, expected_version=_version(version))
         db.session.commit()
     except profile.Conflict as conflict:
         db.session.rollback()
@@ -568,8 +567,8 @@ def mask(table: str, row_id: int, change: str) -> ResponseReturnValue:
         return _entry_fragment(actor, row)
     flash(
         _(
-            "Cette information est masquée aux professionnels, sauf à son auteur et à votre "
-            "médecin traitant."
+            "Cette information est masquée aux professionnels, sauf à son auteur, à votre "
+            "médecin traitant et à ceux à qui vous avez donné ses droits."
         )
         if change == "mask"
         else _("Cette information est de nouveau visible des professionnels autorisés."),
