@@ -252,11 +252,16 @@ class MeasureForm(EntryForm):
     def validate_measured_on(self, field: DateField) -> None:
         self.check_day(field, what=_l("La date de la mesure"))
 
+    # A single number in one unit (height, weight); blood pressure and glucose add to it.
+    unit_name = ""
+
     def values(self) -> dict[str, object]:
-        raise NotImplementedError
+        value: NumberField = getattr(self, "value")  # noqa: B009 - declared by each subclass
+        return {"measured_on": self.measured_on.data, "value": value.number, "unit": self.unit_name}
 
     def fill(self, value: float, value2: float | None, unit: str, fasting: bool | None) -> None:
-        raise NotImplementedError
+        field: NumberField = getattr(self, "value")  # noqa: B009
+        field.show(value)
 
 
 def _bounded(field: NumberField, low: float, high: float, message: object) -> None:
@@ -265,6 +270,7 @@ def _bounded(field: NumberField, low: float, high: float, message: object) -> No
 
 
 class HeightForm(MeasureForm):
+    unit_name = "cm"
     value = NumberField(
         _l("Taille (cm)"),
         validators=[DataRequired(_l("Indiquez la taille en centimètres, par exemple 168."))],
@@ -279,14 +285,9 @@ class HeightForm(MeasureForm):
             _l("Une taille s'écrit en centimètres, entre 30 et 250 : par exemple 168."),
         )
 
-    def values(self) -> dict[str, object]:
-        return {"measured_on": self.measured_on.data, "value": self.value.number, "unit": "cm"}
-
-    def fill(self, value: float, value2: float | None, unit: str, fasting: bool | None) -> None:
-        self.value.show(value)
-
 
 class WeightForm(MeasureForm):
+    unit_name = "kg"
     value = NumberField(
         _l("Poids (kg)"),
         validators=[DataRequired(_l("Indiquez le poids en kilos, par exemple 64,5."))],
@@ -297,12 +298,6 @@ class WeightForm(MeasureForm):
         _bounded(
             field, 0.5, 350, _l("Un poids s'écrit en kilos, entre 0,5 et 350 : par exemple 64,5.")
         )
-
-    def values(self) -> dict[str, object]:
-        return {"measured_on": self.measured_on.data, "value": self.value.number, "unit": "kg"}
-
-    def fill(self, value: float, value2: float | None, unit: str, fasting: bool | None) -> None:
-        self.value.show(value)
 
 
 class BloodPressureForm(MeasureForm):
