@@ -220,6 +220,7 @@ def load() -> list[str]:
     _add_documents(patient)
     _add_profile(patient)
     _add_measurements(patient)
+    _add_held_result(patient)
     return created
 
 
@@ -633,4 +634,42 @@ def _add_measurements(patient: Patient) -> None:
         db.session.add(
             Measurement(patient_id=patient.id, created_at=now, updated_at=now, **author, **values)
         )
+    db.session.flush()
+
+
+HELD_TITLE = "Échographie cardiaque : compte rendu"
+
+
+def _add_held_result(patient: Patient) -> None:
+    """A result her cardiologist holds until he has explained it (SPEC §4.4): she sees a
+    neutral notice, he sees it under "Résultats en attente d'annonce". Added once."""
+    exists = db.session.scalar(
+        select(func.count()).where(Document.patient_id == patient.id, Document.title == HELD_TITLE)
+    )
+    if exists:
+        return
+    cardio = _professional("cardio.demo").account
+    assert cardio is not None
+    today = clock.to_paris(clock.now()).date()
+    content = demo_files.pdf(
+        HELD_TITLE,
+        [
+            f"Patiente : {patient.first_names} {patient.last_name}",
+            "Indication : bilan de tachycardie.",
+            "Ventricule gauche de taille normale, fraction d'éjection conservée.",
+            "Conclusion à commenter lors de la consultation.",
+        ],
+        issuer=("Dr Karim Benali", "Cardiologie, Hôpital Édouard-Herriot"),
+    )
+    documents.add(
+        cardio,
+        patient,
+        stream=io.BytesIO(content),
+        file_name="echographie-cardiaque.pdf",
+        title=HELD_TITLE,
+        category="imagerie",
+        care_date=today,
+        type_code="18748-4",
+        hold_from_patient=True,
+    )
     db.session.flush()
