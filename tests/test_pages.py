@@ -125,6 +125,27 @@ class TestLanguage:
         fuzzy = [m.id for m in messages if m.id and m.fuzzy]
         assert missing == [] and fuzzy == []
 
+    def test_every_template_string_is_in_the_catalogue(self, app: Flask) -> None:
+        """Babel's extraction skips folders whose name starts with "_" or ".": a template
+        there would stay French in English, silently. Read every template ourselves."""
+        from pathlib import Path
+
+        from babel.messages.pofile import read_po
+
+        root = Path(__file__).parent.parent / "webapp"
+        with (root / "translations/en/LC_MESSAGES/messages.po").open("rb") as handle:
+            known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle)}
+        absent = []
+        for template in sorted((root / "templates").rglob("*")):
+            if template.suffix not in (".html", ".txt"):
+                continue
+            source = template.read_text(encoding="utf-8")
+            for _line, _function, message in app.jinja_env.extract_translations(source):
+                first = message if isinstance(message, str) else message[0]
+                if isinstance(first, str) and first not in known:
+                    absent.append(f"{template.relative_to(root)}: {first}")
+        assert absent == []
+
 
 class TestPreferences:
     def test_large_text(self, client: FlaskClient) -> None:

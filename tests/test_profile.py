@@ -1654,3 +1654,33 @@ def test_a_section_page_query_count_does_not_grow(
     _bulk(holder, 95, start=5)
     large = {name: _count(app, browser, path) for name, (browser, path) in readers.items()}
     assert large == small
+
+
+def test_the_measurements_are_paged_and_the_charts_keep_two_years(
+    client: FlaskClient, holder: Account
+) -> None:
+    """Years of daily readings: the list comes 25 at a time, newest first; the chart draws
+    the last two years only; the summary still shows the latest reading."""
+    day = _today()
+    for n in range(60):
+        _measure(
+            holder,
+            MeasureKind.BLOOD_PRESSURE,
+            120 + n % 10,
+            value2=80,
+            measured_on=day - timedelta(days=20 * n),
+        )
+    first = _text(client.get("/profile/measurements"))
+    assert first.count('id="row-measurements-') == 25
+    assert "Page 1 sur 3" in first and "Page suivante" in first
+    last = _text(client.get("/profile/measurements?page=3"))
+    assert last.count('id="row-measurements-') == 10
+    # 60 readings 20 days apart span more than three years; the chart keeps 730 days.
+    table_rows = (
+        first.split('<table class="data">')[1].split("</table>")[0].count('<th scope="row">')
+    )
+    assert table_rows == 12  # the table beside the chart shows the latest twelve
+    markers = first.split('<figure class="chart">')[1].split("</figure>")[0].count("<title>")
+    charted = len([n for n in range(60) if 20 * n <= 730])
+    assert markers >= 2 * charted and markers < 2 * 60
+    assert "Tension 120/80 mmHg" in _words(client.get("/profile/"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
@@ -296,12 +297,11 @@ def update_measurement(
     return row
 
 
-def measurements(
+def _measurements_query(
     actor: Account, patient: Patient, kind: MeasureKind | None = None
-) -> list[Measurement]:
-    """The measurements the actor may read, oldest first (one query)."""
+) -> Select[Measurement] | None:
     if Section.MEASUREMENTS not in access.readable_sections(actor, patient):
-        return []
+        return None
     query = select(Measurement).where(
         Measurement.patient_id == patient.id, Measurement.deleted_at.is_(None)
     )
@@ -311,7 +311,59 @@ def measurements(
         query = query.where(
             or_(Measurement.masked_from_pros == false(), Measurement.author_account_id == actor.id)
         )
-    return list(db.session.scalars(query.order_by(Measurement.measured_on, Measurement.id)))
+    return query
+
+
+CHART_DAYS = 730  # the charts show two years
+CHART_MAX = 1000
+
+
+def measurements(
+    actor: Account, patient: Patient, kind: MeasureKind | None = None
+) -> list[Measurement]:
+    """The measurements of the last two years the actor may read, oldest first, for the
+    charts (one query, at most CHART_MAX rows whatever the record holds)."""
+    query = _measurements_query(actor, patient, kind)
+    if query is None:
+        return []
+    since = clock.to_paris(clock.now()).date() - timedelta(days=CHART_DAYS)
+    newest = (
+        query.where(Measurement.measured_on >= since)
+        .order_by(Measurement.measured_on.desc(), Measurement.id.desc())
+        .limit(CHART_MAX)
+    )
+    return list(reversed(db.session.scalars(newest).all()))
+
+
+def measurement_page(
+    actor: Account, patient: Patient, *, page: int, size: int
+) -> tuple[list[Measurement], int]:
+    """One page of the measurements, newest first, and how many there are in all."""
+    query = _measurements_query(actor, patient)
+    if query is None:
+        return [], 0
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Measurement.measured_on.desc(), Measurement.id.desc())
+        .offset((page - 1) * size)
+        .limit(size)
+    ).all()
+    return list(rows), int(total)
+
+
+def latest_measurements(actor: Account, patient: Patient) -> dict[str, Measurement]:
+    """The latest measurement of each kind (one small query per kind)."""
+    latest: dict[str, Measurement] = {}
+    for kind in MeasureKind:
+        query = _measurements_query(actor, patient, kind)
+        if query is None:
+            return {}
+        row = db.session.scalar(
+            query.order_by(Measurement.measured_on.desc(), Measurement.id.desc()).limit(1)
+        )
+        if row is not None:
+            latest[kind.value] = row
+    return latest
 
 
 def safety_warnings(

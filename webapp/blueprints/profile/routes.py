@@ -39,6 +39,7 @@ from webapp.models import (
     Role,
     Section,
 )
+from webapp.paging import requested_page
 from webapp.security import current_account
 from webapp.services import access, authorisations, charts, profile, safety
 from webapp.services.access import Permission, SectionOf
@@ -87,6 +88,7 @@ KIND_ADD = {
     MeasureKind.HEIGHT: _l("Ajouter une taille"),
     MeasureKind.GLUCOSE: _l("Ajouter une glycémie"),
 }
+PAGE_SIZE = 25
 SECTION_PATTERN = "any(" + ",".join(section.value for section in Section) + ")"
 TABLES = "any(entries,measurements)"
 
@@ -177,8 +179,7 @@ def summary(patient_id: int | None = None) -> ResponseReturnValue:
     found = profile.view(actor, patient)
     if not found.readable:
         _refused(actor, patient, "matrix")
-    series = profile.measurements(actor, patient)
-    latest = _latest(series)
+    latest = profile.latest_measurements(actor, patient)
     team = None
     if actor.role == Role.PATIENT or Section.PEOPLE in found.readable:
         team = authorisations.access_list(patient)
@@ -201,13 +202,6 @@ def summary(patient_id: int | None = None) -> ResponseReturnValue:
     )
     db.session.commit()
     return page
-
-
-def _latest(rows: list[Measurement]) -> dict[str, Measurement]:
-    latest: dict[str, Measurement] = {}
-    for row in rows:  # oldest first: the last one wins
-        latest[row.kind] = row
-    return latest
 
 
 def _bmi(latest: dict[str, Measurement]) -> float | None:
@@ -237,14 +231,22 @@ def _section_page(
     kind = kind or _kind(section, request.args.get("kind"))
     if form is None and can_write:
         form = _new_form(kind, patient, formdata=None)  # after a save: empty, not the one sent
-    measures = profile.measurements(actor, patient) if section == Section.MEASUREMENTS else []
+    measures: list[Measurement] = []
+    charted: list[Measurement] = []
+    page, pages = requested_page(), 1
+    if section == Section.MEASUREMENTS:
+        charted = profile.measurements(actor, patient)
+        measures, total = profile.measurement_page(actor, patient, page=page, size=PAGE_SIZE)
+        pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {
         "patient": patient,
         "section": section,
         "title": SECTION_TITLES[section],
         "entries": found.of(section),
         "measures": measures,
-        "chart_blocks": _charts(measures) if section == Section.MEASUREMENTS else [],
+        "chart_blocks": _charts(charted) if section == Section.MEASUREMENTS else [],
+        "page": page,
+        "pages": pages,
         "form": form,
         "kind": kind,
         "kinds": SECTION_KINDS[section],
@@ -640,15 +642,18 @@ def _charts(rows: list[Measurement]) -> list[dict[str, Any]]:
             band = charts.Band(0.70, 1.00, str(_l("Zone normale à jeun : 0,70 à 1,00 g/L")))
         title = str(CHART_TITLES[kind])
         last = mine[-1]
+        shown = (
+            number(last.value) + "/" + number(last.value2 or 0)
+            if kind == MeasureKind.BLOOD_PRESSURE
+            else number(convert(last.value))
+        )
         description = str(
             _l(
                 "%(count)d mesures du %(first)s au %(last)s ; la dernière : %(value)s %(unit)s.",
                 count=len(mine),
                 first=day(mine[0].measured_on),
                 last=day(last.measured_on),
-                value=f"{number(last.value)}/{number(last.value2 or 0)}"
-                if kind == MeasureKind.BLOOD_PRESSURE
-                else number(convert(last.value)),
+                value=shown,
                 unit=unit,
             )
         )
