@@ -140,7 +140,9 @@ class TestLanguage:
             if template.suffix not in (".html", ".txt"):
                 continue
             source = template.read_text(encoding="utf-8")
-            for _line, _function, message in app.jinja_env.extract_translations(source):
+            # Added to the environment by the i18n extension Flask-Babel installs.
+            extract = getattr(app.jinja_env, "extract_translations")  # noqa: B009
+            for _line, _function, message in extract(source):
                 first = message if isinstance(message, str) else message[0]
                 if isinstance(first, str) and first not in known:
                     absent.append(f"{template.relative_to(root)}: {first}")
