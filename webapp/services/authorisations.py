@@ -30,6 +30,21 @@ class AuthorisationError(ValueError):
         self.code = code
 
 
+def _note(
+    patient: Patient, actor: Account, action: Action, pro: Professional, *, named: bool = True
+) -> None:
+    """One line of the history about a professional: who, by id (and name when the actor
+    is someone else)."""
+    record_access(
+        patient,
+        actor,
+        action,
+        resource_type="professional",
+        resource_id=pro.id,
+        detail=pro.display_name if named else "",
+    )
+
+
 def default_until(pro: Professional) -> datetime | None:
     days = DEFAULT_DAYS.get(pro.profession)
     return clock.now() + timedelta(days=days) if days else None
@@ -121,14 +136,7 @@ def grant(
     )
     db.session.add(row)
     db.session.flush()
-    record_access(
-        patient,
-        actor,
-        Action.AUTHORISATION_GRANTED,
-        resource_type="professional",
-        resource_id=pro.id,
-        detail=pro.display_name,
-    )
+    _note(patient, actor, Action.AUTHORISATION_GRANTED, pro)
     return row
 
 
@@ -157,13 +165,7 @@ def declare_consent(patient: Patient, pro_account: Account) -> Authorisation:
     )
     db.session.add(row)
     db.session.flush()
-    record_access(
-        patient,
-        pro_account,
-        Action.CONSENT_DECLARED,
-        resource_type="professional",
-        resource_id=pro.id,
-    )
+    _note(patient, pro_account, Action.CONSENT_DECLARED, pro, named=False)
     if patient.account is not None:
         notify.enqueue(
             patient.account,
@@ -181,14 +183,7 @@ def revoke(patient: Patient, pro: Professional, *, actor: Account) -> None:
     if not rows:
         raise AuthorisationError("not_authorised")
     _end(rows)
-    record_access(
-        patient,
-        actor,
-        Action.AUTHORISATION_REVOKED,
-        resource_type="professional",
-        resource_id=pro.id,
-        detail=pro.display_name,
-    )
+    _note(patient, actor, Action.AUTHORISATION_REVOKED, pro)
 
 
 def block(patient: Patient, pro: Professional, *, actor: Account) -> None:
@@ -210,14 +205,7 @@ def block(patient: Patient, pro: Professional, *, actor: Account) -> None:
         )
     )
     db.session.flush()
-    record_access(
-        patient,
-        actor,
-        Action.PROFESSIONAL_BLOCKED,
-        resource_type="professional",
-        resource_id=pro.id,
-        detail=pro.display_name,
-    )
+    _note(patient, actor, Action.PROFESSIONAL_BLOCKED, pro)
 
 
 def unblock(patient: Patient, pro: Professional, *, actor: Account) -> None:
@@ -225,14 +213,7 @@ def unblock(patient: Patient, pro: Professional, *, actor: Account) -> None:
     if not rows:
         raise AuthorisationError("not_blocked")
     _end(rows)
-    record_access(
-        patient,
-        actor,
-        Action.PROFESSIONAL_UNBLOCKED,
-        resource_type="professional",
-        resource_id=pro.id,
-        detail=pro.display_name,
-    )
+    _note(patient, actor, Action.PROFESSIONAL_UNBLOCKED, pro)
 
 
 def declare_traitant(patient: Patient, pro: Professional, *, actor: Account) -> None:
@@ -251,14 +232,7 @@ def declare_traitant(patient: Patient, pro: Professional, *, actor: Account) -> 
     current.is_medecin_traitant = True
     current.traitant_rights = True
     db.session.flush()
-    record_access(
-        patient,
-        actor,
-        Action.TRAITANT_DECLARED,
-        resource_type="professional",
-        resource_id=pro.id,
-        detail=pro.display_name,
-    )
+    _note(patient, actor, Action.TRAITANT_DECLARED, pro)
 
 
 def set_traitant_rights(
@@ -274,13 +248,11 @@ def set_traitant_rights(
         raise AuthorisationError("express_limited")
     current.traitant_rights = given
     db.session.flush()
-    record_access(
+    _note(
         patient,
         actor,
         Action.TRAITANT_RIGHTS_GIVEN if given else Action.TRAITANT_RIGHTS_REMOVED,
-        resource_type="professional",
-        resource_id=pro.id,
-        detail=pro.display_name,
+        pro,
     )
 
 

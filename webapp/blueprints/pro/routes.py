@@ -288,16 +288,22 @@ def _my_accesses(account: Account, patient: Patient) -> list[AccessEvent]:
     )
 
 
-def _ways_in(account: Account, patient: Patient, reason: str) -> ResponseReturnValue:
+def _ways_in(
+    account: Account,
+    patient: Patient,
+    reason: str,
+    consent_form: DeclareConsentForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
     """The patient is identified but the professional may not read: the lawful ways in."""
     return render_template(
         "pro/ways_in.html",
         patient=patient,
         reason=reason,
-        consent_form=DeclareConsentForm(),
+        consent_form=consent_form or DeclareConsentForm(),
         may_declare=access.decide(account, Permission.CONSENT_DECLARE, patient).allowed,
         may_deposit=access.decide(account, Permission.DOCUMENT_CREATE, patient).allowed,
-    )
+    ), status
 
 
 @bp.post("/patients/<int(max=2147483647):patient_id>/consent")
@@ -309,14 +315,7 @@ def declare_consent(patient_id: int) -> ResponseReturnValue:
         _refuse(record, account, decision.reason if not decision else "not_identified", "consent")
     form = DeclareConsentForm()
     if not form.validate_on_submit():
-        return render_template(
-            "pro/ways_in.html",
-            patient=record,
-            reason="no_authorisation",
-            consent_form=form,
-            may_declare=True,
-            may_deposit=access.decide(account, Permission.DOCUMENT_CREATE, record).allowed,
-        ), 422
+        return _ways_in(account, record, "no_authorisation", form, 422)
     try:
         authorisations.declare_consent(record, account)
         db.session.commit()

@@ -100,11 +100,13 @@ def _patient_for(patient_id: int | None) -> tuple[Account, Patient]:
     actor = current_account()
     if patient_id is None:
         return actor, access.own_patient(actor)
-    if actor.role != Role.PROFESSIONAL:  # the holder's own profile is at /profile/
-        abort(404)
     patient = db.session.get(Patient, patient_id)
     if patient is None:
         abort(404)
+    # A record opened by a professional (the holder's own profile is at /profile/).
+    decision = access.decide(actor, Permission.RECORD_READ, patient)
+    if not decision:
+        _refused(actor, patient, decision.reason)
     return actor, patient
 
 
@@ -123,10 +125,15 @@ def _kind(section: Section, raw: str | None) -> EntryKind | MeasureKind:
     return kinds[0]
 
 
-def _section_url(section: Section, patient: Patient, actor: Account, **args: Any) -> str:
+def _url_args(section: Section, patient: Patient, actor: Account) -> dict[str, Any]:
+    """The holder reaches her profile at /profile/…, a professional at /profile/patients/<id>/…"""
     if actor.role == Role.PATIENT:
-        return url_for("profile.section", section=section.value, **args)
-    return url_for("profile.section", section=section.value, patient_id=patient.id, **args)
+        return {"section": section.value}
+    return {"section": section.value, "patient_id": patient.id}
+
+
+def _section_url(section: Section, patient: Patient, actor: Account, **args: Any) -> str:
+    return url_for("profile.section", **_url_args(section, patient, actor), **args)
 
 
 def _new_form(kind: EntryKind | MeasureKind, patient: Patient, **kwargs: Any) -> EntryForm:
@@ -172,10 +179,6 @@ def _entry_values(form: EntryForm) -> dict[str, object]:
 @bp.get("/patients/<int(max=2147483647):patient_id>/")
 def summary(patient_id: int | None = None) -> ResponseReturnValue:
     actor, patient = _patient_for(patient_id)
-    if actor.role == Role.PROFESSIONAL and not access.decide(
-        actor, Permission.RECORD_READ, patient
-    ):
-        _refused(actor, patient, "no_authorisation")
     found = profile.view(actor, patient)
     if not found.readable:
         _refused(actor, patient, "matrix")
@@ -254,6 +257,7 @@ def _section_page(
         "can_write": bool(can_write),
         "warnings": warnings or [],
         "section_url": _section_url(section, patient, actor),
+        "url_args": _url_args(section, patient, actor),
         "add_url": _add_url(section, patient, actor, kind),
         "check_url": _check_url(section, patient, actor, kind),
         "own": actor.role == Role.PATIENT,
@@ -277,15 +281,11 @@ def _can(actor: Account, patient: Patient) -> Callable[[str, ProfileEntry | Meas
 
 
 def _add_url(section: Section, patient: Patient, actor: Account, kind: Any) -> str:
-    if actor.role == Role.PATIENT:
-        return url_for("profile.add", section=section.value, kind=kind.value)
-    return url_for("profile.add", section=section.value, patient_id=patient.id, kind=kind.value)
+    return url_for("profile.add", **_url_args(section, patient, actor), kind=kind.value)
 
 
 def _check_url(section: Section, patient: Patient, actor: Account, kind: Any) -> str:
-    if actor.role == Role.PATIENT:
-        return url_for("profile.check", section=section.value, kind=kind.value)
-    return url_for("profile.check", section=section.value, patient_id=patient.id, kind=kind.value)
+    return url_for("profile.check", **_url_args(section, patient, actor), kind=kind.value)
 
 
 @bp.get("/<" + SECTION_PATTERN + ":section>")
