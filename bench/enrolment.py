@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 from tests.builders import csrf_from, make_beneficiary
 from tests.conftest import IsolatedClient
 from webapp import create_app
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.core.settings import Settings
 from webapp.services import enrolment, provisional
-from webapp.settings import Settings
 
 RUNS = 50
 

@@ -18,8 +18,8 @@ from playwright.sync_api import Playwright
 from werkzeug.serving import make_server
 
 from webapp import create_app
-from webapp.extensions import db
-from webapp.settings import Settings
+from webapp.core.extensions import db
+from webapp.core.settings import Settings
 
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
 

@@ -17,7 +17,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from tests.builders import PASSWORD, last_code, make_patient, make_professional
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account
 
 _axe = Axe()

@@ -11,7 +11,7 @@ from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from e2e.helpers import Person, assert_accessible, database, heading, new_patient, sign_in_patient
 from tests.builders import authorise, make_professional
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account
 from webapp.services import clock, demo_files, documents
 

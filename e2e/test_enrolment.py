@@ -33,7 +33,7 @@ from e2e.helpers import (
     submit_code,
 )
 from tests.builders import PASSWORD, make_agent, make_beneficiary, make_document, make_patient
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, OutboxMessage
 from webapp.services import clock, codes, enrolment, notify
 from webapp.services.auth import find_account

@@ -30,7 +30,7 @@ from e2e.helpers import (
     sign_in_professional,
 )
 from tests.builders import authorise, make_document, make_professional
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, Authorisation, Document, ProfileEntry
 from webapp.models.profile import EntryKind, Section
 from webapp.services import clock, demo_files

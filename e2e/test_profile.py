@@ -28,7 +28,7 @@ from e2e.helpers import (
     sign_in_professional,
 )
 from tests.builders import authorise, make_professional
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, Measurement, ProfileEntry
 from webapp.models.profile import EntryKind, Section
 from webapp.services import clock

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import (
     Account,
     Agent,

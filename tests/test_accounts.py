@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from tests.builders import csrf_from, secret_from, submit_password
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, Agent, Professional
 from webapp.services import clock, codes, demo
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests.builders import login_as, make_patient
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account
 from webapp.services import audit, clock
 from webapp.services.audit import Action

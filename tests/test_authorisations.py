@@ -24,7 +24,7 @@ from tests.builders import (
     make_patient,
     make_professional,
 )
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Authorisation, Patient, Professional
 from webapp.services import access, authorisations, clock
 from webapp.services.access import Permission

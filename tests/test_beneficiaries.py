@@ -11,7 +11,7 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, select
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Beneficiary
 from webapp.services import beneficiaries, clock
 from webapp.services.demo import with_key

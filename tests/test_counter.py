@@ -17,7 +17,7 @@ from tests.builders import (
     make_beneficiary,
     make_professional,
 )
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import AccessEvent, Authorisation, Beneficiary, OutboxMessage, Patient
 from webapp.models.account import RecordState
 from webapp.services import assisted, clock, lifecycle, provisional

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, Authorisation, Category, Document, OutboxMessage
 from webapp.services import demo, demo_files, documents, filetypes
 

@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.builders import make_professional
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Professional
 from webapp.services import directory
 

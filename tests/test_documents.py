@@ -22,7 +22,7 @@ from tests.builders import (
     make_patient,
     make_professional,
 )
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Document
 from webapp.services import clock, storage
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.builders import csrf_from, last_code, make_beneficiary, outbox_code, submit_code
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Beneficiary, OutboxMessage, Patient, ProvisionalCode
 from webapp.models.account import RecordState
 from webapp.services import clock, enrolment, lifecycle, provisional

@@ -19,9 +19,9 @@ from tests.builders import (
     submit_code,
     submit_password,
 )
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.core.settings import ConfigurationError, Settings
 from webapp.models import Account, OutboxMessage
-from webapp.settings import ConfigurationError, Settings
 
 
 def test_recovery_codes_die_with_the_authenticator(client: FlaskClient) -> None:

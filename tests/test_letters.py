@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.builders import make_patient
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.core.settings import Settings
 from webapp.models import OutboxMessage
 from webapp.models.outbox import OutboxStatus
 from webapp.services import letters, notify
-from webapp.settings import Settings
 
 ADDRESS = "Alice MARTIN\n12 rue des Lilas\n75011 Paris"
 NAMES: dict[str, object] = {"first_names": "Alice", "last_name": "Martin"}

@@ -23,7 +23,7 @@ from tests.builders import (
     make_patient,
     make_professional,
 )
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Document, OutboxMessage, Patient, UserSession
 from webapp.models.account import AccountState, RecordState
 from webapp.services import access, clock, documents, enrolment, lifecycle, storage

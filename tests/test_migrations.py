@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import database_url
 from webapp import create_app
+from webapp.core.settings import Settings
 from webapp.models import Base
-from webapp.settings import Settings
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_upgrade_matches_the_models(tmp_path: Path, empty_database: str) -> None
     app: Flask = create_app(Settings.for_tests(tmp_path / "instance", empty_database))
     with app.app_context():
         upgrade()
-        from webapp.extensions import db
+        from webapp.core.extensions import db
 
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection)

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.builders import authorise, csrf_from, login_as, make_patient, make_professional
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, OutboxMessage
 from webapp.services import audit, clock, documents, notify
 from webapp.services.audit import Action

@@ -10,11 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.builders import make_patient, submit_password
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.core.settings import Settings
 from webapp.models import OutboxMessage
 from webapp.models.outbox import OutboxStatus
 from webapp.services import notify
-from webapp.settings import Settings
 
 
 class TestDevelopment:

@@ -9,7 +9,7 @@ from flask import Flask, abort
 from flask.testing import FlaskClient
 
 from tests.builders import csrf_from, login_as, make_patient
-from webapp.security import public
+from webapp.core.security import public
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ class TestLanguage:
         from sqlalchemy import select
 
         from tests.builders import submit_password
-        from webapp.extensions import db
+        from webapp.core.extensions import db
         from webapp.models import OutboxMessage
 
         patient = make_patient(language="en")

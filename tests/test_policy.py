@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from tests.builders import authorise, make_agent, make_document, make_patient, make_professional
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, Document, EmergencyAccess, Patient
 from webapp.models.profile import EntryKind, MeasureKind, Measurement, ProfileEntry, Section
 from webapp.services import access, catalogue, clock

@@ -27,7 +27,7 @@ from tests.builders import (
     make_professional,
 )
 from tests.test_query_counts import counting
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import (
     AccessEvent,
     Account,

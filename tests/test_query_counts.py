@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from tests.builders import login_as, make_patient
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.services import audit
 from webapp.services.audit import Action
 

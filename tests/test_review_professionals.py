@@ -20,7 +20,7 @@ from tests.builders import (
     make_professional,
 )
 from tests.test_emergency import identify, open_emergency
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import (
     AccessEvent,
     Account,
@@ -75,7 +75,7 @@ def test_a_wrong_name_for_an_open_record_is_in_its_history(client: FlaskClient) 
 
 
 def test_guessing_birth_dates_for_one_nir_is_slowed_down(app: Flask) -> None:
-    from webapp.extensions import limiter
+    from webapp.core.extensions import limiter
 
     limiter.enabled = True
     try:

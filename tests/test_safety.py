@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from tests.builders import authorise, make_patient, make_professional
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, EntryKind, Patient, ProfileEntry, Section
 from webapp.services import clock, profile, safety
 from webapp.services.safety import Recorded, SubstanceTableError

@@ -15,7 +15,7 @@ from tests.builders import (
     secret_from,
     submit_code,
 )
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import UserSession
 from webapp.services import clock, sessions
 

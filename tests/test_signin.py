@@ -18,7 +18,7 @@ from tests.builders import (
     submit_code,
     submit_password,
 )
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, OutboxMessage
 from webapp.services import clock, passwords, sessions
 from webapp.services.audit import Action
@@ -320,7 +320,7 @@ class TestThrottling:
         for _ in range(6):
             submit_password(client, patient.identifier, "Pas-le-bon-mot-de-passe")
         clock.advance(120)
-        from webapp.extensions import limiter
+        from webapp.core.extensions import limiter
 
         limiter.reset()  # the limiter keeps its own clock; a reset stands for the window passing
         assert submit_password(client, patient.identifier).status_code == HTTPStatus.SEE_OTHER

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, Response
 
+from webapp.core.settings import ConfigurationError, Settings
 from webapp.services import clock, crypto, storage
 from webapp.services.storage import (
     CHUNK_BYTES,
@@ -29,7 +30,6 @@ from webapp.services.storage import (
     UnknownKey,
     UnsupportedType,
 )
-from webapp.settings import ConfigurationError, Settings
 
 MARKER = b"SECRET-DIAGNOSIS-7f3a"
 PDF_HEAD = b"%PDF-1.7\n"

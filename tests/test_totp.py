@@ -6,7 +6,7 @@ import pyotp
 from flask import Flask
 
 from tests.builders import make_professional
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account
 from webapp.services import clock, codes
 

@@ -25,7 +25,7 @@ from tests.builders import (
     make_professional,
 )
 from tests.test_query_counts import _bulk_documents, counting
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Authorisation, Document, OutboxMessage, Patient
 from webapp.models.account import RecordState
 from webapp.services import access, clock, documents, lifecycle

@@ -14,10 +14,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import errors, htmx
-from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
-from webapp.settings import PROJECT_ROOT, Settings
-from webapp.uploads import CarnetRequest
+from webapp.core.extensions import babel, csrf, db, limiter, login_manager, migrate
+from webapp.core.settings import PROJECT_ROOT, Settings
+from webapp.ui import errors, htmx
+from webapp.ui.uploads import CarnetRequest
 
 LANGUAGES = ("fr", "en")
 HTMX_CONFIG = json.dumps(
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.session_protection = None
     limiter.init_app(app)
 
-    from webapp import auth_hooks
+    from webapp.core import auth_hooks
 
     app.before_request(_refuse_oversized_bodies)
     app.before_request(_refuse_control_characters)
@@ -99,7 +99,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(htmx.add_vary)
     app.context_processor(_template_globals)
 
-    from webapp import cli, filters
+    from webapp import cli
+    from webapp.ui import filters
 
     filters.install(app)
     cli.install(app)
@@ -175,7 +176,7 @@ def _refuse_oversized_bodies() -> None:
     declared = request.content_length
     if not declared:
         return
-    from webapp.security import current_account_or_none
+    from webapp.core.security import current_account_or_none
     from webapp.services.documents import upload_limit
 
     account = current_account_or_none()
@@ -226,7 +227,7 @@ def _settings() -> Settings:
 
 
 def _template_globals() -> dict[str, Any]:
-    from webapp.security import current_account_or_none
+    from webapp.core.security import current_account_or_none
 
     if not has_request_context():  # e-mails rendered by the outbox worker
         return {"is_development": _settings().is_development}

@@ -18,7 +18,7 @@ from flask import abort
 from sqlalchemy import Select, false, or_, select, true
 from sqlalchemy.orm import selectinload
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import (
     AccessEvent,
     Account,

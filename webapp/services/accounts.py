@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, ActivationToken, Agent, Professional
 from webapp.models.account import AccountState, Role, SecondFactor
 from webapp.models.base import affected

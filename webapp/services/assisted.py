@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import (
     Account,
     AssistedEnrolment,

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from sqlalchemy import select, update
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Patient
 from webapp.services import clock, crypto
 

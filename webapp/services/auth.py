@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import func, select
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, UserSession
 from webapp.models.account import AccountState, RecordState, Role, SecondFactor
 from webapp.services import clock, codes, notify, passwords, sessions

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, Authorisation, AuthorisationKind, Patient, Professional
 from webapp.services import catalogue, clock, notify
 from webapp.services.audit import Action, record_access

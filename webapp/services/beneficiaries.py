@@ -18,7 +18,7 @@ from sqlalchemy import select
 from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.fr import nir as nir_check
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Beneficiary
 from webapp.services import clock, contacts
 

@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidTag
 from markupsafe import Markup
 from sqlalchemy import or_, select, update
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, OneTimeCode, RecoveryCode
 from webapp.models.account import SecondFactor
 from webapp.models.base import affected

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-from webapp.settings import Settings
+from webapp.core.settings import Settings
 
 
 def settings() -> Settings:

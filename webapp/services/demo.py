@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from stdnum.fr import nir as nir_check
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import (
     Account,
     Agent,

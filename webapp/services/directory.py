@@ -15,7 +15,7 @@ from typing import TextIO, TypeVar
 
 from sqlalchemy import func, select
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Professional
 from webapp.services import catalogue
 from webapp.services.beneficiaries import (

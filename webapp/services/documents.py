@@ -10,7 +10,7 @@ from typing import IO
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, Document, DocumentState, Patient, Role
 from webapp.models.base import affected
 from webapp.models.document import AuthorKind

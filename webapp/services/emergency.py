@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import (
     Account,
     Authorisation,

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, Beneficiary, CodeIssuer, Patient
 from webapp.models.account import AccountState, RecordState, Role, SecondFactor
 from webapp.services import clock, crypto, lifecycle, notify, provisional

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import (
     Account,
     Authorisation,

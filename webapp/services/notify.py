@@ -24,7 +24,7 @@ from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, Digest, DigestEntry, OutboxMessage
 from webapp.models.base import affected
 from webapp.models.outbox import OutboxStatus

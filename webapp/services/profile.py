@@ -8,8 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.extensions import db
-from webapp.labels import severity_label
+from webapp.core.extensions import db
 from webapp.models import (
     Account,
     EntryKind,
@@ -23,6 +22,7 @@ from webapp.models import (
 from webapp.models.document import AuthorKind
 from webapp.services import access, clock, safety
 from webapp.services.audit import Action, record_access
+from webapp.ui.labels import severity_label
 
 
 def _sees_masked(actor: Account, patient: Patient) -> bool:

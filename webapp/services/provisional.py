@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, select, update
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Beneficiary, Patient, ProvisionalCode
 from webapp.models.base import affected
 from webapp.services import clock, crypto

@@ -11,7 +11,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from wtforms import Field, SelectChoice  # type: ignore[attr-defined]
 
-from webapp import htmx
 from webapp.blueprints.access import bp
 from webapp.blueprints.access.forms import (
     ConfirmForm,
@@ -20,14 +19,15 @@ from webapp.blueprints.access.forms import (
     GrantForm,
     HistoryFilterForm,
 )
-from webapp.extensions import db
-from webapp.labels import category_label, profession_label
+from webapp.core.extensions import db
+from webapp.core.security import current_account, require_recent_auth
 from webapp.models import AccessEvent, Account, Patient, Professional
-from webapp.paging import requested_page
-from webapp.security import current_account, require_recent_auth
 from webapp.services import access, authorisations, catalogue, clock, directory
 from webapp.services.access import Permission
 from webapp.services.audit import Action, record_access
+from webapp.ui import htmx
+from webapp.ui.labels import category_label, profession_label
+from webapp.ui.paging import requested_page
 
 PAGE_SIZE = 25
 

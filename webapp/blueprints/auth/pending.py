@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from flask import session
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Account, ActivationToken
 from webapp.models.account import AccountState
 from webapp.services import clock, codes

@@ -9,10 +9,8 @@ from werkzeug.wrappers import Response
 from webapp.blueprints.auth import bp, pending
 from webapp.blueprints.auth.forms import CodeForm, LoginForm, NewPasswordForm, ReauthForm
 from webapp.blueprints.auth.pending import Purpose
-from webapp.extensions import db, limiter
-from webapp.models import Account
-from webapp.models.account import Role
-from webapp.security import (
+from webapp.core.extensions import db, limiter
+from webapp.core.security import (
     current_account,
     current_account_or_none,
     current_session,
@@ -21,6 +19,8 @@ from webapp.security import (
     request_device,
     safe_next,
 )
+from webapp.models import Account
+from webapp.models.account import Role
 from webapp.services import accounts, auth, codes, sessions
 from webapp.services.audit import Action, record_access
 from webapp.services.crypto import settings

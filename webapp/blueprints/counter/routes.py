@@ -4,7 +4,7 @@ from flask import render_template
 from flask.typing import ResponseReturnValue
 
 from webapp.blueprints.counter import bp, visit
-from webapp.security import current_account
+from webapp.core.security import current_account
 from webapp.services import access
 
 

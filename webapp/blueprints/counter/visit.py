@@ -23,12 +23,12 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired
 
-from webapp.extensions import db, limiter
-from webapp.identity_fields import nir_field, serial_field
+from webapp.core.extensions import db, limiter
+from webapp.core.security import current_account
 from webapp.models import Account, AssistedEnrolment
-from webapp.security import current_account
 from webapp.services import assisted, enrolment, lifecycle
 from webapp.services.enrolment import EnrolmentError
+from webapp.ui.identity_fields import nir_field, serial_field
 
 
 class IdentifyForm(FlaskForm):

@@ -7,12 +7,12 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from webapp.blueprints.dev import bp
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.core.security import public
 from webapp.models import OutboxMessage
-from webapp.paging import requested_page
-from webapp.security import public
 from webapp.services import notify
 from webapp.services.crypto import settings
+from webapp.ui.paging import requested_page
 
 PAGE = 25
 

@@ -9,16 +9,16 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, func, select
 from werkzeug.datastructures import FileStorage
 
-from webapp import htmx
 from webapp.blueprints.documents import bp
 from webapp.blueprints.documents.forms import DocumentForm, ReplaceForm
-from webapp.extensions import db
-from webapp.labels import CATEGORY_LABELS
+from webapp.core.extensions import db
+from webapp.core.security import current_account
 from webapp.models import Document
-from webapp.paging import requested_page
-from webapp.security import current_account
 from webapp.services import access, documents, filetypes, storage
 from webapp.services.access import Permission
+from webapp.ui import htmx
+from webapp.ui.labels import CATEGORY_LABELS
+from webapp.ui.paging import requested_page
 
 PAGE_SIZE = 25
 SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {

@@ -20,11 +20,11 @@ from webapp.blueprints.enrolment.forms import (
     LostCodeForm,
     OppositionForm,
 )
-from webapp.extensions import db, limiter
-from webapp.identity_fields import nir_problem, serial_problem
+from webapp.core.extensions import db, limiter
+from webapp.core.security import public
 from webapp.models.account import RecordState
-from webapp.security import public
 from webapp.services import enrolment, lifecycle, notify, passwords, provisional
+from webapp.ui.identity_fields import nir_problem, serial_problem
 
 STEPS = 4
 # Attempts with a code or identity details all answer after the same time, matched or not:

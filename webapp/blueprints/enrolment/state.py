@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from flask import session
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Beneficiary, Patient
 from webapp.services import crypto, provisional
 

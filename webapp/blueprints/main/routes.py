@@ -7,10 +7,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select, text
 
 from webapp.blueprints.main import bp
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.core.security import current_account_or_none, public, safe_next
 from webapp.models import AccessEvent, Document, Section
 from webapp.models.account import Role
-from webapp.security import current_account_or_none, public, safe_next
 from webapp.services import access, clock, profile
 from webapp.services.audit import ActorKind
 

@@ -18,10 +18,10 @@ from wtforms import (  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from webapp.blueprints.documents.forms import DocumentForm
-from webapp.identity_fields import nir_field
-from webapp.labels import type_label
 from webapp.services import catalogue
 from webapp.services.emergency import MIN_JUSTIFICATION, REASONS
+from webapp.ui.identity_fields import nir_field
+from webapp.ui.labels import type_label
 
 # A box counts as ticked only when the browser sent it ticked ("y"), never for these.
 UNTICKED = ("false", "", "0", "off", "no", "n")

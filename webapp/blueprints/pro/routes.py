@@ -17,7 +17,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from webapp import htmx
 from webapp.blueprints.counter import visit
 from webapp.blueprints.pro import bp
 from webapp.blueprints.pro.forms import (
@@ -28,12 +27,10 @@ from webapp.blueprints.pro.forms import (
     FindPatientForm,
     folded,
 )
-from webapp.extensions import db, limiter
-from webapp.labels import CATEGORY_LABELS
+from webapp.core.extensions import db, limiter
+from webapp.core.security import current_account, require_recent_auth
 from webapp.models import AccessEvent, Account, Document, DocumentState, Patient
 from webapp.models.account import RecordState
-from webapp.paging import requested_page
-from webapp.security import current_account, require_recent_auth
 from webapp.services import (
     access,
     authorisations,
@@ -46,6 +43,9 @@ from webapp.services import (
 )
 from webapp.services.access import Mode, Permission
 from webapp.services.audit import Action, record_access
+from webapp.ui import htmx
+from webapp.ui.labels import CATEGORY_LABELS
+from webapp.ui.paging import requested_page
 
 PAGE_SIZE = 25
 FOUND_KEY = "pro_found"  # the patients this professional identified in this session

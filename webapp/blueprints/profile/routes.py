@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import SelectChoice  # type: ignore[attr-defined]
 
-from webapp import htmx
 from webapp.blueprints.profile import bp
 from webapp.blueprints.profile.forms import (
     ENTRY_FORMS,
@@ -27,7 +26,8 @@ from webapp.blueprints.profile.forms import (
     MeasureForm,
     TreatmentForm,
 )
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.core.security import current_account
 from webapp.models import (
     Account,
     Document,
@@ -39,11 +39,11 @@ from webapp.models import (
     Role,
     Section,
 )
-from webapp.paging import requested_page
-from webapp.security import current_account
 from webapp.services import access, authorisations, charts, profile, safety
 from webapp.services.access import Permission, SectionOf
 from webapp.services.audit import Action, record_access
+from webapp.ui import htmx
+from webapp.ui.paging import requested_page
 
 SECTION_KINDS: dict[Section, tuple[EntryKind | MeasureKind, ...]] = {
     Section.ALLERGIES: (EntryKind.ALLERGY,),

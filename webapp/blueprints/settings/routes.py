@@ -8,10 +8,10 @@ from sqlalchemy import select
 from webapp.blueprints.auth import pending
 from webapp.blueprints.auth.forms import CodeForm
 from webapp.blueprints.settings import bp
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.core.security import current_account, current_session, require_recent_auth
 from webapp.models import UserSession
 from webapp.models.account import RecordState, Role
-from webapp.security import current_account, current_session, require_recent_auth
 from webapp.services import access, clock, codes, lifecycle, notify, sessions
 from webapp.services.audit import Action, record_access
 

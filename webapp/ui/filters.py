@@ -7,7 +7,7 @@ from datetime import date, datetime
 from flask import Flask
 from flask_babel import format_date, format_datetime
 
-from webapp import labels
+from webapp.ui import labels
 
 
 def install(app: Flask) -> None:
@@ -81,7 +81,7 @@ def _is_held(doc: object) -> bool:
 
 def _open_emergency() -> object:
     """The signed-in professional's emergency window open now, for the red banner."""
-    from webapp.security import current_account_or_none
+    from webapp.core.security import current_account_or_none
     from webapp.services import emergency
 
     account = current_account_or_none()

@@ -13,11 +13,11 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.core.settings import Settings
 from webapp.models import Account, Document, Professional
 from webapp.services import accounts, audit, clock, codes, demo, notify, provisional, storage
 from webapp.services.crypto import settings
-from webapp.settings import Settings
 
 
 def install(app: Flask) -> None:
@@ -27,7 +27,8 @@ def install(app: Flask) -> None:
     app.cli.add_command(accounts_group)
     app.cli.add_command(storage_group)
     app.cli.add_command(keys_group)
-    from webapp import cli_enrolment, cli_registers
+    from webapp.cli import enrolment as cli_enrolment
+    from webapp.cli import registers as cli_registers
 
     cli_registers.install(app)
     cli_enrolment.install(app)

@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from webapp import htmx
-from webapp.extensions import db
+from webapp.core.extensions import db
+from webapp.ui import htmx
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.models import Patient
 from webapp.models.account import RecordState
 from webapp.services import enrolment, lifecycle

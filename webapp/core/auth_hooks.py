@@ -6,11 +6,11 @@ from flask import Flask, Request, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from webapp import htmx
-from webapp.extensions import login_manager
+from webapp.core.extensions import login_manager
+from webapp.core.security import safe_next
 from webapp.models import Account
-from webapp.security import safe_next
 from webapp.services import sessions
+from webapp.ui import htmx
 
 
 def install(app: Flask) -> None:

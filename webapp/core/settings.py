@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 Environment = Literal["development", "testing", "production"]
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 
 

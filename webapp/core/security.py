@@ -11,10 +11,10 @@ from flask import g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from webapp import htmx
 from webapp.models import Account, UserSession
 from webapp.services import sessions
 from webapp.services.auth import Device
+from webapp.ui import htmx
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -9,7 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from webapp.extensions import db
+from webapp.core.extensions import db
 from webapp.services import beneficiaries, directory
 
 

@@ -1,0 +1,1 @@
+"""The application's frame: settings, extensions, sign-in hooks and guards."""

@@ -1,0 +1,1 @@
+"""What pages share: htmx, filters, labels, paging, form fields, uploads, error pages."""
