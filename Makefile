@@ -7,20 +7,39 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test install install-dev translations pdf-deps chromium lint typecheck unit e2e unit-postgres extract-messages clean
+.PHONY: run test install install-dev lock upgrade-deps translations pdf-deps chromium lint typecheck unit e2e unit-postgres extract-messages clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Reinstall only when the dependency list changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Installs come from the hashed lock files, never from pyproject.toml's ranges; the project
+# itself is added on top without resolving anything. Reinstall only when either file changes.
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: requirements-dev.txt pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+# The lock files are generated from pyproject.toml by pip-tools, needed here only. PyPI alone is
+# asked (the local pip configuration, mirrors and find-links, is set aside) so that every hash
+# is one of PyPI's files. The dev lock is constrained by the runtime one: same versions in both.
+# `make lock` keeps the current pins where the ranges allow; UPGRADE=1 moves them all forward.
+PIP_COMPILE = env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_CONSTRAINT \
+	PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock" \
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe $(if $(UPGRADE),--upgrade)
+
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet pip-tools
+	$(PIP_COMPILE) --output-file requirements.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint requirements.txt --output-file requirements-dev.txt pyproject.toml
+
+upgrade-deps:
+	$(MAKE) lock UPGRADE=1
 
 install: $(VENV)/.installed translations pdf-deps
 
