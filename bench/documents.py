@@ -22,10 +22,11 @@ from flask.testing import FlaskClient
 from tests.builders import csrf_from, login_as, make_patient
 from tests.conftest import IsolatedClient
 from webapp import create_app
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.core.settings import Settings
 from webapp.models import Account, Document
-from webapp.services import clock, documents
+from webapp.services import documents
 
 CATEGORIES = ["biologie", "imagerie", "ordonnances", "comptes_rendus", "autres"]
 TYPES = ["11502-2", "18748-4", "57833-6", "11488-4", "CARNET-AUTRE"]

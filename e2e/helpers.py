@@ -138,3 +138,39 @@ def outbox_kinds(app: Flask, person: Person) -> list[str]:
                 .order_by(OutboxMessage.id)
             )
         )
+
+
+def sign_in_without_script(app: Flask, page: Page, person: Person, *, professional: bool) -> None:
+    """The sign-in steps in a browser that runs no script (axe needs one: no check here);
+    ends on the dashboard or the professional workspace."""
+    from webapp.services import codes
+
+    page.goto("/auth/login")
+    page.locator("#identifier").fill(person.identifier)
+    page.locator("#password").fill(PASSWORD)
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/auth/verify$"))
+    if professional:
+        with database(app):
+            account = db.session.get(Account, person.id)
+            assert account is not None
+            code = codes.current_totp(account)
+    else:
+        code = emailed_code(app, person)
+    submit_code(page, code)
+    expect(page).to_have_url(re.compile(r"/pro/$" if professional else r"/$"))
+
+
+def start_conversation(
+    app: Flask, professional: Person, patient: Person, *, subject: str, body: str
+) -> int:
+    """A conversation the professional opened, written through the messaging service."""
+    from webapp.services import messages
+
+    with database(app):
+        writer = db.session.get(Account, professional.id)
+        holder = db.session.get(Account, patient.id)
+        assert writer is not None and holder is not None and holder.patient is not None
+        conversation = messages.start(writer, holder.patient, subject=subject, body=body)
+        db.session.commit()
+        return conversation.id

@@ -11,9 +11,11 @@ from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from e2e.helpers import Person, assert_accessible, database, heading, new_patient, sign_in_patient
 from tests.builders import authorise, make_professional
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account
-from webapp.services import clock, demo_files, documents
+from webapp.services import documents
+from webapp.services.demo import files as demo_files
 
 TITLE = "Prise de sang de contrôle"
 OTHER_TITLE = "Ordonnance du Dr Martin"

@@ -33,9 +33,10 @@ from e2e.helpers import (
     submit_code,
 )
 from tests.builders import PASSWORD, make_agent, make_beneficiary, make_document, make_patient
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, OutboxMessage
-from webapp.services import clock, codes, enrolment, notify
+from webapp.services import codes, enrolment, notify
 from webapp.services.auth import find_account
 
 # Long, easy to remember, and free of the person's names or identifier.

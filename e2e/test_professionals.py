@@ -30,10 +30,11 @@ from e2e.helpers import (
     sign_in_professional,
 )
 from tests.builders import authorise, make_document, make_professional
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Authorisation, Document, ProfileEntry
 from webapp.models.profile import EntryKind, Section
-from webapp.services import clock, demo_files
+from webapp.services.demo import files as demo_files
 
 PRESCRIPTION = "57833-6"
 IMAGING = "18748-4"

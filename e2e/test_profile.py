@@ -28,10 +28,10 @@ from e2e.helpers import (
     sign_in_professional,
 )
 from tests.builders import authorise, make_professional
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Measurement, ProfileEntry
 from webapp.models.profile import EntryKind, Section
-from webapp.services import clock
 
 SAVED = "C'est enregistré."
 CONFLICT = "Cette information a été modifiée entre-temps"

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import (
     Account,
@@ -22,7 +23,7 @@ from webapp.models import (
     Professional,
 )
 from webapp.models.account import AccountState, Role, SecondFactor
-from webapp.services import clock, codes, notify, passwords
+from webapp.services import codes, notify, passwords
 from webapp.services.demo import with_key
 
 PASSWORD = "Un-mot-de-passe-solide-42"

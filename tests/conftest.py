@@ -15,9 +15,9 @@ from sqlalchemy import text
 from werkzeug.test import TestResponse
 
 from webapp import create_app
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.core.settings import Settings
-from webapp.services import clock
 
 
 def database_url(tmp_path: Path) -> str:

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from tests.builders import csrf_from, secret_from, submit_password
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Agent, Professional
-from webapp.services import clock, codes, demo
+from webapp.services import codes, demo
 
 STRONG = "Une phrase de passe assez longue"
 

@@ -11,9 +11,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests.builders import login_as, make_patient
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account
-from webapp.services import audit, clock
+from webapp.services import audit
 from webapp.services.audit import Action
 
 

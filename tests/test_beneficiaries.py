@@ -11,9 +11,10 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, select
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Beneficiary
-from webapp.services import beneficiaries, clock
+from webapp.services import beneficiaries
 from webapp.services.demo import with_key
 
 SAMPLE = Path(__file__).parent.parent / "webapp" / "data" / "samples" / "beneficiaries.csv"

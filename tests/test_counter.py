@@ -17,10 +17,11 @@ from tests.builders import (
     make_beneficiary,
     make_professional,
 )
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import AccessEvent, Authorisation, Beneficiary, OutboxMessage, Patient
 from webapp.models.account import RecordState
-from webapp.services import assisted, clock, lifecycle, provisional
+from webapp.services import assisted, lifecycle, provisional
 from webapp.services.audit import Action
 
 

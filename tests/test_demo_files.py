@@ -1,4 +1,5 @@
-"""The demo record: its generated files are valid, and loading it twice changes nothing."""
+"""The demo record: its data files are checked, its generated files are valid, and loading it
+twice changes nothing."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 import struct
 import zlib
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask
@@ -14,7 +15,12 @@ from sqlalchemy import func, select
 
 from webapp.core.extensions import db
 from webapp.models import Account, Authorisation, Category, Document, OutboxMessage
-from webapp.services import demo, demo_files, documents, filetypes
+from webapp.services import demo, documents, filetypes
+from webapp.services.demo import dates, entries, people, texts
+from webapp.services.demo import files as demo_files
+from webapp.services.demo.data import DemoDataError, read_text
+from webapp.services.demo.record import named_dates
+from webapp.services.demo.templates import render
 
 
 def _pdf_objects(data: bytes) -> dict[int, int]:
@@ -84,8 +90,8 @@ def test_txt_is_accepted_as_plain_text() -> None:
 
 def test_record_spans_three_years_and_every_category() -> None:
     today = date(2026, 3, 2)
-    holder = demo_files.Holder("Marie", "Dubois", date(1985, 3, 14), demo.with_key("2850375116042"))
-    record = demo_files.record(today, holder)
+    holder = demo.Holder("Marie", "Dubois", date(1985, 3, 14), demo.with_key("2850375116042"))
+    record = demo.record(today, holder)
     counts = Counter(doc.category for doc in record)
     assert set(counts) == set(Category) and min(counts.values()) >= 2
     assert sum(doc.masked for doc in record) == 1
@@ -135,3 +141,98 @@ def test_demo_load_gives_documents_in_every_category_and_is_idempotent(app: Flas
     assert (
         db.session.scalar(select(func.count()).where(Authorisation.patient_id == patient_id)) == 4
     )
+
+
+class TestDataFiles:
+    """The demo data are files; a mistake in one is reported with the file and the entry."""
+
+    def test_the_shipped_files_are_valid(self) -> None:
+        assert people.current().password == demo.password()
+        assert len(texts.current().documents) >= 18
+        assert entries.profile() and entries.measurements()
+
+    def test_a_missing_field_names_the_file_and_the_entry(self) -> None:
+        text = read_text(people.FILE).replace('rpps = "10000000002"\n', "", 1)
+        with pytest.raises(DemoDataError) as caught:
+            people.parse(text)
+        assert str(caught.value) == (
+            "accounts.toml, professionals[1] ('cardio.demo'): \"rpps\" is missing"
+        )
+
+    def test_a_field_of_the_wrong_type_is_refused(self) -> None:
+        text = read_text(texts.FILE).replace('category = "ma_sante"', "category = 12", 1)
+        with pytest.raises(DemoDataError) as caught:
+            texts.parse(text, people.current().authors)
+        assert str(caught.value) == (
+            "documents.toml, documents[0] ('Synthèse médicale'): "
+            '"category" must be text, got 12 (a whole number)'
+        )
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            (("\nmasked = true", "\nhidden = true"), "unknown field(s): hidden"),
+            (('date = "summary"', 'date = "someday"'), '"date" must be one of the [dates]'),
+            (('author = "medecin.demo"', 'author = "agent.demo"'), '"author" must be a demo'),
+            (('"{patient_line}",', '"{patient}",'), "unknown field {patient}"),
+            (("le {day:long} par", "le {day.__class__} par"), "not allowed"),
+            (('issuer = "martin"', 'issuer = "nobody"'), '"issuer" must be one of'),
+            (('from = "hpv_sampled", days = 2', 'from = "yearly", days = 2'), "not a date defined"),
+        ],
+    )
+    def test_documents_are_checked(self, change: tuple[str, str], message: str) -> None:
+        text = read_text(texts.FILE).replace(*change, 1)
+        assert text != read_text(texts.FILE)
+        with pytest.raises(DemoDataError, match=re.escape(message)) as caught:
+            texts.parse(text, people.current().authors)
+        assert str(caught.value).startswith("documents.toml, ")
+
+    def test_a_bad_measurement_names_its_line(self) -> None:
+        text = read_text(entries.MEASUREMENTS_FILE).replace(",67.5,", ",lots,", 1)
+        with pytest.raises(DemoDataError) as caught:
+            entries.parse_measurements(text, people.current().authors)
+        assert str(caught.value) == (
+            "measurements.csv, line 15: \"value\" must be a number, got 'lots'"
+        )
+
+    def test_a_profile_entry_of_an_unknown_kind_is_refused(self) -> None:
+        text = read_text(entries.PROFILE_FILE).replace('kind = "allergy"', 'kind = "alergy"', 1)
+        with pytest.raises(DemoDataError, match=r"entries\[0\] \('Pénicillines'\): \"kind\""):
+            entries.parse_profile(text, people.current())
+
+
+class TestDates:
+    def test_relative_dates_follow_the_day_of_loading(self) -> None:
+        today = date(2026, 3, 2)  # a Monday
+        named = named_dates(today)
+        assert named["today"] == today
+        assert named["summary"] == date(2026, 1, 16)  # 45 days before, a Friday
+        assert named["yearly"] == date(2026, 2, 4)
+        # 21 October at least a week before the summary, moved off the weekend.
+        assert named["flu"] == date(2025, 10, 21)
+        assert named["flu_next_year"].year == 2026
+        assert named["sprain"] == named["injury"] - timedelta(days=1)
+        assert all(day.weekday() < 5 for name, day in named.items() if name in ("cardio", "quote"))
+
+    def test_a_date_before_a_weekend_moves_to_friday(self) -> None:
+        assert dates.working_day(date(2026, 3, 1)) == date(2026, 2, 27)
+        assert dates.working_day(date(2026, 3, 2)) == date(2026, 3, 2)
+
+    def test_texts_show_french_dates(self) -> None:
+        values = {"day": date(2025, 3, 1), "name": "Dubois"}
+        assert render("{day:long} {day:short} {day:%y%m%d} {name!u}", values) == (
+            "1er mars 2025 01/03/2025 250301 DUBOIS"
+        )
+        with pytest.raises(ValueError, match="not allowed"):
+            render("{day.__class__}", values)
+
+
+def test_a_document_too_long_for_its_page_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    longer = read_text(texts.FILE).replace(
+        '    "{patient_line}",\n', '    "{patient_line}",\n' + '    "Une ligne.",\n' * 60, 1
+    )
+    monkeypatch.setattr(texts, "current", lambda: texts.parse(longer, people.current().authors))
+    holder = demo.Holder("Marie", "Dubois", date(1985, 3, 14), demo.with_key("2850375116042"))
+    first = demo.record(date(2026, 3, 2), holder)[0]
+    with pytest.raises(DemoDataError, match="document 'Synthèse médicale': .* one page"):
+        first.content()

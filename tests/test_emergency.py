@@ -22,6 +22,7 @@ from tests.builders import (
     make_patient,
     make_professional,
 )
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import (
     AccessEvent,
@@ -33,7 +34,7 @@ from webapp.models import (
     ProfileEntry,
     Section,
 )
-from webapp.services import authorisations, clock, emergency
+from webapp.services import authorisations, emergency
 from webapp.services.audit import Action
 
 JUSTIFICATION = "Patient inconscient aux urgences, aucun proche joignable."

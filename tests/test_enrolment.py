@@ -12,10 +12,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.builders import csrf_from, last_code, make_beneficiary, outbox_code, submit_code
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Beneficiary, OutboxMessage, Patient, ProvisionalCode
 from webapp.models.account import RecordState
-from webapp.services import clock, enrolment, lifecycle, provisional
+from webapp.services import enrolment, lifecycle, provisional
 from webapp.services.audit import Action
 
 PASSWORD = "Une phrase assez longue pour Carnet"

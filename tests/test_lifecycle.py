@@ -23,10 +23,12 @@ from tests.builders import (
     make_patient,
     make_professional,
 )
+from webapp import policy
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Document, OutboxMessage, Patient, UserSession
 from webapp.models.account import AccountState, RecordState
-from webapp.services import access, clock, documents, enrolment, lifecycle, storage
+from webapp.services import documents, enrolment, lifecycle, storage
 from webapp.services.audit import Action
 
 S = RecordState
@@ -176,7 +178,7 @@ def test_closing_cuts_professionals_and_sessions_at_once(client: FlaskClient) ->
     db.session.expire_all()
     assert holder.patient is not None
     assert holder.patient.record_state == S.CLOSED
-    assert not access.decide(doctor, access.Permission.DOCUMENT_READ, doc)
+    assert not policy.decide(doctor, policy.Permission.DOCUMENT_READ, doc)
     live = db.session.scalar(
         select(func.count(UserSession.id)).where(
             UserSession.account_id == holder.id, UserSession.revoked_at.is_(None)

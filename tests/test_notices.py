@@ -9,9 +9,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.builders import authorise, csrf_from, login_as, make_patient, make_professional
+from webapp import policy
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, OutboxMessage
-from webapp.services import audit, clock, documents, notify
+from webapp.policy import loaders
+from webapp.services import audit, documents, notify
 from webapp.services.audit import Action
 
 PDF = b"%PDF-1.4\n" + b"z" * 100
@@ -118,14 +121,13 @@ def test_a_professionals_first_access_is_told_at_once_and_only_once(
     authorise(pro, patient)
     login_as(client, pro)
     # professionals read records through their workspace; the loader is what counts here
-    from webapp.services import access
 
     with app.test_request_context():
         actor = db.session.get(Account, pro.id)
         assert actor is not None
-        access.get_document_for(actor, doc.id, access.Permission.DOCUMENT_READ)
+        loaders.get_document_for(actor, doc.id, policy.Permission.DOCUMENT_READ)
         db.session.commit()
-        access.get_document_for(actor, doc.id, access.Permission.DOCUMENT_DOWNLOAD)
+        loaders.get_document_for(actor, doc.id, policy.Permission.DOCUMENT_DOWNLOAD)
         db.session.commit()
     assert _kinds().count("first_access") == 1
 

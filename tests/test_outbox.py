@@ -14,11 +14,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.builders import make_patient
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.core.settings import Settings
 from webapp.models import OutboxMessage
 from webapp.models.outbox import OutboxStatus
-from webapp.services import clock, notify
+from webapp.services import notify
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ from flask import Flask, abort
 from flask.testing import FlaskClient
 
 from tests.builders import csrf_from, login_as, make_patient
-from webapp.core.security import public
+from webapp.web.security import public
 
 
 @pytest.fixture

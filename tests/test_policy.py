@@ -13,11 +13,13 @@ import pytest
 from flask import Flask
 
 from tests.builders import authorise, make_agent, make_document, make_patient, make_professional
+from webapp import policy
+from webapp.core import clock
 from webapp.core.extensions import db
-from webapp.models import Account, Document, EmergencyAccess, Patient
+from webapp.models import Account, Conversation, Document, EmergencyAccess, Patient
 from webapp.models.profile import EntryKind, MeasureKind, Measurement, ProfileEntry, Section
-from webapp.services import access, catalogue, clock
-from webapp.services.access import Mode, Permission
+from webapp.policy import Mode, Permission
+from webapp.services import catalogue
 
 P = Permission
 
@@ -30,10 +32,13 @@ class Case:
     allowed: bool
     reason: str
     # document, patient, none, section:<Section value>, entry:<Section value> (a ProfileEntry
-    # of that section) or measurement (a Measurement).
+    # of that section), measurement (a Measurement) or conversation (a Conversation between
+    # the patient and the professional: `pro`, or `other_pro` when author="other_pro").
     on: str = "document"
     doc: dict[str, object] = field(default_factory=dict)
-    author: str = "patient"  # patient, pro, other_pro: of the document, entry or measurement
+    # patient, pro, other_pro: of the document, entry or measurement; for a conversation, the
+    # professional taking part in it (patient and pro both mean the case's professional).
+    author: str = "patient"
     # The entry's or measurement's own fields: masked_from_pros, deleted_at ("-" an hour ago).
     entry: dict[str, object] = field(default_factory=dict)
     grants: tuple[dict[str, object], ...] = ()
@@ -47,6 +52,10 @@ class Case:
     # oppose_emergency_access / oppose_regulation_access, set after any window was opened.
     patient_flags: dict[str, bool] = field(default_factory=dict)
     samu_regulator: bool = False
+    # The professional proved in this session that the patient is in front of them.
+    identified: bool = False
+    # A conversation the professional has closed (on="conversation").
+    closed: bool = False
 
 
 AUTH: tuple[dict[str, object], ...] = ({},)
@@ -801,6 +810,427 @@ PROFILE_CASES = [
 ]
 
 
+C = "conversation"
+CONVERSATION_CASES = [
+    # the holder: reads, replies, files away, keeps an attachment; never closes
+    Case("holder reads her conversation", "patient", P.CONVERSATION_READ, True, "own_record", on=C),
+    Case("holder replies", "patient", P.CONVERSATION_REPLY, True, "own_record", on=C),
+    Case("holder archives", "patient", P.CONVERSATION_ARCHIVE, True, "own_record", on=C),
+    Case("holder saves an attachment", "patient", P.ATTACHMENT_SAVE, True, "own_record", on=C),
+    Case("holder cannot close", "patient", P.CONVERSATION_CLOSE, False, "professional_only", on=C),
+    Case(
+        "holder of a closed record still reads",
+        "patient",
+        P.CONVERSATION_READ,
+        True,
+        "own_record",
+        on=C,
+        record_state="closed",
+    ),
+    Case(
+        "holder of a closed record writes to no one",
+        "patient",
+        P.CONVERSATION_REPLY,
+        False,
+        "record_not_active",
+        on=C,
+        record_state="closed",
+    ),
+    Case(
+        "holder cannot reply once closed",
+        "patient",
+        P.CONVERSATION_REPLY,
+        False,
+        "conversation_closed",
+        on=C,
+        closed=True,
+    ),
+    Case(
+        "holder reads a closed conversation",
+        "patient",
+        P.CONVERSATION_READ,
+        True,
+        "own_record",
+        on=C,
+        closed=True,
+    ),
+    Case(
+        "holder archives a closed conversation",
+        "patient",
+        P.CONVERSATION_ARCHIVE,
+        True,
+        "own_record",
+        on=C,
+        closed=True,
+    ),
+    Case(
+        "holder of a closed record reads her messages",
+        "patient",
+        P.CONVERSATION_READ,
+        True,
+        "own_record",
+        on=C,
+        record_state="closed",
+    ),
+    Case(
+        "holder of a deleted record reads nothing",
+        "patient",
+        P.CONVERSATION_READ,
+        False,
+        "record_deleted",
+        on=C,
+        record_state="deleted",
+    ),
+    # the professional taking part: reads, replies, closes; never files away nor saves
+    Case("participant reads", "pro", P.CONVERSATION_READ, True, "participant", on=C, grants=AUTH),
+    Case(
+        "participant replies", "pro", P.CONVERSATION_REPLY, True, "participant", on=C, grants=AUTH
+    ),
+    Case("participant closes", "pro", P.CONVERSATION_CLOSE, True, "participant", on=C, grants=AUTH),
+    Case(
+        "participant cannot archive",
+        "pro",
+        P.CONVERSATION_ARCHIVE,
+        False,
+        "patient_only",
+        on=C,
+        grants=AUTH,
+    ),
+    Case(
+        "participant cannot save an attachment",
+        "pro",
+        P.ATTACHMENT_SAVE,
+        False,
+        "patient_only",
+        on=C,
+        grants=AUTH,
+    ),
+    Case(
+        "participant cannot reply once closed",
+        "pro",
+        P.CONVERSATION_REPLY,
+        False,
+        "conversation_closed",
+        on=C,
+        grants=AUTH,
+        closed=True,
+    ),
+    Case(
+        "participant cannot close twice",
+        "pro",
+        P.CONVERSATION_CLOSE,
+        False,
+        "conversation_closed",
+        on=C,
+        grants=AUTH,
+        closed=True,
+    ),
+    Case(
+        "participant reads a closed conversation",
+        "pro",
+        P.CONVERSATION_READ,
+        True,
+        "participant",
+        on=C,
+        grants=AUTH,
+        closed=True,
+    ),
+    # a lost authorisation keeps the conversation taken part in (SPEC §6)
+    Case(
+        "participant whose grant expired still reads",
+        "pro",
+        P.CONVERSATION_READ,
+        True,
+        "participant",
+        on=C,
+        grants=({"until": "-"},),
+    ),
+    Case(
+        "participant whose grant was revoked still replies",
+        "pro",
+        P.CONVERSATION_REPLY,
+        True,
+        "participant",
+        on=C,
+        grants=({"revoked_at": "-"},),
+    ),
+    Case(
+        "participant whose grant expired still closes",
+        "pro",
+        P.CONVERSATION_CLOSE,
+        True,
+        "participant",
+        on=C,
+        grants=({"until": "-"},),
+    ),
+    # a block takes everything, before the conversation's own state
+    Case(
+        "blocked participant cannot read",
+        "pro",
+        P.CONVERSATION_READ,
+        False,
+        "blocked_by_patient",
+        on=C,
+        grants=BLOCKED,
+    ),
+    Case(
+        "blocked participant cannot reply",
+        "pro",
+        P.CONVERSATION_REPLY,
+        False,
+        "blocked_by_patient",
+        on=C,
+        grants=BLOCKED,
+    ),
+    Case(
+        "blocked participant cannot close a closed conversation either",
+        "pro",
+        P.CONVERSATION_CLOSE,
+        False,
+        "blocked_by_patient",
+        on=C,
+        grants=BLOCKED,
+        closed=True,
+    ),
+    Case(
+        "participant whose block ended reads again",
+        "pro",
+        P.CONVERSATION_READ,
+        True,
+        "participant",
+        on=C,
+        grants=({"kind": "blocked", "until": "-"},),
+    ),
+    # the record's state comes first
+    Case(
+        "participant, closed record",
+        "pro",
+        P.CONVERSATION_READ,
+        False,
+        "record_not_active",
+        on=C,
+        grants=AUTH,
+        record_state="closed",
+    ),
+    Case(
+        "participant, pending record",
+        "pro",
+        P.CONVERSATION_REPLY,
+        False,
+        "record_not_active",
+        on=C,
+        grants=AUTH,
+        record_state="pending",
+    ),
+    Case(
+        "participant, suspended record",
+        "pro",
+        P.CONVERSATION_CLOSE,
+        False,
+        "record_not_active",
+        on=C,
+        grants=AUTH,
+        record_state="suspended",
+    ),
+    # nobody else: another professional (even the médecin traitant), patient, agent
+    Case(
+        "authorised pro, another's conversation",
+        "pro",
+        P.CONVERSATION_READ,
+        False,
+        "not_participant",
+        on=C,
+        grants=AUTH,
+        author="other_pro",
+    ),
+    Case(
+        "médecin traitant, another's conversation",
+        "pro",
+        P.CONVERSATION_READ,
+        False,
+        "not_participant",
+        on=C,
+        grants=TRAITANT,
+        author="other_pro",
+    ),
+    Case(
+        "non-participant cannot close",
+        "pro",
+        P.CONVERSATION_CLOSE,
+        False,
+        "not_participant",
+        on=C,
+        grants=AUTH,
+        author="other_pro",
+    ),
+    Case(
+        "non-participant in an emergency window reads nothing",
+        "pro",
+        P.CONVERSATION_READ,
+        False,
+        "not_participant",
+        on=C,
+        author="other_pro",
+        window=WINDOW,
+    ),
+    Case(
+        "other patient reads nothing",
+        "other_patient",
+        P.CONVERSATION_READ,
+        False,
+        "not_own_record",
+        on=C,
+    ),
+    Case(
+        "other patient cannot reply",
+        "other_patient",
+        P.CONVERSATION_REPLY,
+        False,
+        "not_own_record",
+        on=C,
+    ),
+    Case(
+        "other patient cannot archive",
+        "other_patient",
+        P.CONVERSATION_ARCHIVE,
+        False,
+        "not_own_record",
+        on=C,
+    ),
+    Case(
+        "agent reads no conversation",
+        "agent",
+        P.CONVERSATION_READ,
+        False,
+        "agent_no_medical_content",
+        on=C,
+    ),
+    Case(
+        "agent saves no attachment",
+        "agent",
+        P.ATTACHMENT_SAVE,
+        False,
+        "agent_no_medical_content",
+        on=C,
+    ),
+    Case(
+        "anonymous reads no conversation",
+        "anonymous",
+        P.CONVERSATION_READ,
+        False,
+        "anonymous",
+        on=C,
+    ),
+    # starting a conversation: a professional who may reach the patient, in normal mode
+    Case(
+        "authorised pro starts a conversation",
+        "pro",
+        P.MESSAGE_START,
+        True,
+        "authorised",
+        on="patient",
+        grants=AUTH,
+    ),
+    Case(
+        "médecin traitant starts a conversation",
+        "pro",
+        P.MESSAGE_START,
+        True,
+        "medecin_traitant_rights",
+        on="patient",
+        grants=TRAITANT,
+    ),
+    Case(
+        "pro with the traitant's rights starts a conversation",
+        "pro",
+        P.MESSAGE_START,
+        True,
+        "medecin_traitant_rights",
+        on="patient",
+        grants=DELEGATED,
+    ),
+    Case(
+        "unauthorised pro starts no conversation",
+        "pro",
+        P.MESSAGE_START,
+        False,
+        "no_authorisation",
+        on="patient",
+    ),
+    Case(
+        "identified but unauthorised pro starts no conversation",
+        "pro",
+        P.MESSAGE_START,
+        False,
+        "no_authorisation",
+        on="patient",
+        identified=True,
+    ),
+    Case(
+        "expired grant starts no conversation",
+        "pro",
+        P.MESSAGE_START,
+        False,
+        "no_authorisation",
+        on="patient",
+        grants=({"until": "-"},),
+    ),
+    Case(
+        "blocked pro starts no conversation",
+        "pro",
+        P.MESSAGE_START,
+        False,
+        "blocked_by_patient",
+        on="patient",
+        grants=BLOCKED,
+    ),
+    Case(
+        "emergency window starts no conversation",
+        "pro",
+        P.MESSAGE_START,
+        False,
+        "no_authorisation",
+        on="patient",
+        window=WINDOW,
+    ),
+    Case(
+        "regulation window starts no conversation",
+        "pro",
+        P.MESSAGE_START,
+        False,
+        "no_authorisation",
+        on="patient",
+        window=REGULATION_WINDOW,
+        samu_regulator=True,
+    ),
+    Case(
+        "closed record: no new conversation",
+        "pro",
+        P.MESSAGE_START,
+        False,
+        "record_not_active",
+        on="patient",
+        grants=AUTH,
+        record_state="closed",
+    ),
+    Case(
+        "holder starts no conversation",
+        "patient",
+        P.MESSAGE_START,
+        False,
+        "professional_only",
+        on="patient",
+    ),
+    Case(
+        "agent starts no conversation",
+        "agent",
+        P.MESSAGE_START,
+        False,
+        "agent_no_medical_content",
+        on="patient",
+    ),
+]
+
 CASES = [
     # the record holder
     Case("holder reads", "patient", P.DOCUMENT_READ, True, "own_record"),
@@ -1060,7 +1490,8 @@ CASES = [
         on="patient",
         grants=TRAITANT,
     ),
-    Case("unauthorised lists", "pro", P.DOCUMENT_LIST, False, "no_authorisation", on="patient"),
+    # rule 7: the list of an author without authorisation holds their own deposits
+    Case("unauthorised lists", "pro", P.DOCUMENT_LIST, True, "own_deposits", on="patient"),
     # the matrix (rule 5)
     Case(
         "podiatrist, childbirth report",
@@ -1288,11 +1719,11 @@ CASES = [
         grants=({"until": "-"},),
     ),
     Case(
-        "expired grant lists nothing",
+        "expired grant lists own deposits only",
         "pro",
         P.DOCUMENT_LIST,
-        False,
-        "no_authorisation",
+        True,
+        "own_deposits",
         on="patient",
         grants=({"until": "-"},),
     ),
@@ -1490,7 +1921,32 @@ CASES = [
         doc={"hidden_from_patient_until": "+"},
     ),
     # deposit, declared consent, managing access
-    Case("unauthorised pro deposits", "pro", P.DOCUMENT_CREATE, True, "deposit", on="patient"),
+    Case(
+        "unauthorised pro deposits for a patient identified",
+        "pro",
+        P.DOCUMENT_CREATE,
+        True,
+        "deposit",
+        on="patient",
+        identified=True,
+    ),
+    Case(
+        "unauthorised pro cannot deposit without identifying the patient",
+        "pro",
+        P.DOCUMENT_CREATE,
+        False,
+        "no_authorisation",
+        on="patient",
+    ),
+    Case(
+        "authorised pro deposits without identifying again",
+        "pro",
+        P.DOCUMENT_CREATE,
+        True,
+        "deposit",
+        on="patient",
+        grants=AUTH,
+    ),
     Case(
         "pharmacist deposits",
         "pro",
@@ -1500,6 +1956,85 @@ CASES = [
         on="patient",
         profession="pharmacien",
         specialty=None,
+        identified=True,
+    ),
+    Case(
+        "blocked pro cannot deposit even identified",
+        "pro",
+        P.DOCUMENT_CREATE,
+        False,
+        "blocked_by_patient",
+        on="patient",
+        grants=BLOCKED,
+        identified=True,
+    ),
+    # the ways into a record (RECORD_REACH): identified in this session, or readable already
+    Case(
+        "identified pro reaches",
+        "pro",
+        P.RECORD_REACH,
+        True,
+        "identified",
+        on="patient",
+        identified=True,
+    ),
+    Case(
+        "authorised pro reaches",
+        "pro",
+        P.RECORD_REACH,
+        True,
+        "authorised",
+        on="patient",
+        grants=AUTH,
+    ),
+    Case("window reaches", "pro", P.RECORD_REACH, True, "emergency", on="patient", window=WINDOW),
+    Case(
+        "unidentified pro does not reach",
+        "pro",
+        P.RECORD_REACH,
+        False,
+        "no_authorisation",
+        on="patient",
+    ),
+    Case(
+        "blocked pro reaches the ways in once identified",
+        "pro",
+        P.RECORD_REACH,
+        True,
+        "identified",
+        on="patient",
+        grants=BLOCKED,
+        identified=True,
+    ),
+    Case(
+        "blocked pro does not reach unidentified",
+        "pro",
+        P.RECORD_REACH,
+        False,
+        "blocked_by_patient",
+        on="patient",
+        grants=BLOCKED,
+    ),
+    Case(
+        "closed record not reached",
+        "pro",
+        P.RECORD_REACH,
+        False,
+        "record_not_active",
+        on="patient",
+        record_state="closed",
+        identified=True,
+    ),
+    Case(
+        "holder does not reach", "patient", P.RECORD_REACH, False, "professional_only", on="patient"
+    ),
+    Case(
+        "agent does not reach",
+        "agent",
+        P.RECORD_REACH,
+        False,
+        "agent_no_medical_content",
+        on="patient",
     ),
     Case(
         "blocked pro cannot deposit",
@@ -1526,6 +2061,15 @@ CASES = [
         True,
         "declared_consent",
         on="patient",
+        identified=True,
+    ),
+    Case(
+        "pro cannot declare consent for a patient not identified",
+        "pro",
+        P.CONSENT_DECLARE,
+        False,
+        "not_identified",
+        on="patient",
     ),
     Case(
         "nurse declares consent",
@@ -1536,6 +2080,7 @@ CASES = [
         on="patient",
         profession="infirmier",
         specialty=None,
+        identified=True,
     ),
     Case(
         "occupational physician cannot declare consent",
@@ -1989,11 +2534,11 @@ CASES = [
         window={"mode": "emergency", "expires_at": "-"},
     ),
     Case(
-        "window: ended",
+        "window: ended, the list holds own deposits only",
         "pro",
         P.DOCUMENT_LIST,
-        False,
-        "no_authorisation",
+        True,
+        "own_deposits",
         on="patient",
         window={"mode": "emergency", "ended_at": "-"},
     ),
@@ -2132,8 +2677,10 @@ CASES = [
     ),
     # the matrix, profession by profession (MATRIX above)
     *(_matrix(*row) for row in MATRIX),
-    # writing the profile, and its entries one by one (PROFILE_CASES below)
+    # writing the profile, and its entries one by one (PROFILE_CASES above)
     *PROFILE_CASES,
+    # secure messaging (CONVERSATION_CASES above)
+    *CONVERSATION_CASES,
 ]
 
 
@@ -2209,6 +2756,30 @@ def _entry(case: Case, patient: Patient, author: Account) -> ProfileEntry | Meas
     return row
 
 
+def _conversation(patient: Patient, professional: Account, case: Case) -> Conversation:
+    """A conversation as services.messages.start leaves it (its messages are not needed)."""
+    pro = professional.professional
+    assert pro is not None
+    now = clock.now()
+    conversation = Conversation(
+        patient_id=patient.id,
+        professional_id=pro.id,
+        subject="Vos résultats",
+        professional_label=pro.display_name,
+        professional_profession=pro.profession,
+        professional_structure=pro.structure or "",
+        started_at=now - 2 * HOUR,
+        last_message_at=now - 2 * HOUR,
+        message_count=1,
+        patient_unread=1,
+        professional_unread=0,
+        closed_at=now - HOUR if case.closed else None,
+    )
+    db.session.add(conversation)
+    db.session.commit()
+    return conversation
+
+
 def _build(case: Case) -> tuple[Account | None, object]:
     holder = make_patient()
     patient = holder.patient
@@ -2248,9 +2819,11 @@ def _build(case: Case) -> tuple[Account | None, object]:
     elif case.on == "none":
         resource = None
     elif case.on.startswith("section:"):
-        resource = access.SectionOf(patient, Section(case.on.removeprefix("section:")))
+        resource = policy.SectionOf(patient, Section(case.on.removeprefix("section:")))
     elif case.on.startswith("entry:") or case.on == "measurement":
         resource = _entry(case, patient, author)
+    elif case.on == "conversation":
+        resource = _conversation(patient, other_pro if case.author == "other_pro" else pro, case)
     else:
         assert case.on == "document", case.on
     return actor, resource
@@ -2259,7 +2832,13 @@ def _build(case: Case) -> tuple[Account | None, object]:
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_policy(app: Flask, case: Case) -> None:
     actor, resource = _build(case)
-    decision = access.decide(actor, case.permission, resource, case.mode)  # type: ignore[arg-type]
+    decision = policy.decide(
+        actor,
+        case.permission,
+        resource,  # type: ignore[arg-type]
+        case.mode,
+        identified=case.identified,
+    )
     assert (decision.allowed, decision.reason) == (case.allowed, case.reason)
 
 
@@ -2282,6 +2861,38 @@ def test_the_table_covers_every_profession_both_ways(app: Flask) -> None:
 def test_the_table_covers_every_section() -> None:
     on = {case.on for case in CASES}
     assert {f"section:{section.value}" for section in Section} <= on
+
+
+def test_the_table_covers_messaging() -> None:
+    """Each messaging permission is seen both allowed and refused, for each kind of actor."""
+    messaging = {
+        P.MESSAGE_START,
+        P.CONVERSATION_READ,
+        P.CONVERSATION_REPLY,
+        P.CONVERSATION_CLOSE,
+        P.CONVERSATION_ARCHIVE,
+        P.ATTACHMENT_SAVE,
+    }
+    cases = [case for case in CASES if case.permission in messaging]
+    assert len(cases) >= 25
+    for permission in messaging:
+        outcomes = {case.allowed for case in cases if case.permission == permission}
+        assert outcomes == {True, False}, permission
+    reasons = {case.reason for case in cases}
+    assert {
+        "participant",
+        "not_participant",
+        "conversation_closed",
+        "not_own_record",
+        "blocked_by_patient",
+        "record_not_active",
+        "agent_no_medical_content",
+        "medecin_traitant_rights",
+        "no_authorisation",
+        "professional_only",
+        "patient_only",
+    } <= reasons
+    assert {case.on for case in cases} == {"conversation", "patient"}
 
 
 def test_the_table_covers_the_profile_permissions() -> None:

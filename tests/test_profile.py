@@ -27,6 +27,7 @@ from tests.builders import (
     make_professional,
 )
 from tests.test_query_counts import counting
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import (
     AccessEvent,
@@ -39,7 +40,6 @@ from webapp.models import (
     ProfileEntry,
     Section,
 )
-from webapp.services import clock
 from webapp.services.audit import Action
 
 UNPROCESSABLE = HTTPStatus.UNPROCESSABLE_ENTITY

@@ -51,8 +51,8 @@ def test_history_and_dashboard_queries_do_not_grow(app: Flask, client: FlaskClie
 def _bulk_documents(patient: Any, count: int, start: int = 0) -> None:
     from datetime import date
 
+    from webapp.core import clock
     from webapp.models import Document
-    from webapp.services import clock
 
     categories = ["biologie", "imagerie", "ordonnances", "comptes_rendus", "autres"]
     types = {

@@ -20,6 +20,7 @@ from tests.builders import (
     make_professional,
 )
 from tests.test_emergency import identify, open_emergency
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import (
     AccessEvent,
@@ -29,7 +30,7 @@ from webapp.models import (
     OutboxMessage,
     Patient,
 )
-from webapp.services import clock, documents
+from webapp.services import documents
 from webapp.services.audit import Action
 
 HTMX = {"HX-Request": "true"}

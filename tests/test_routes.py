@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 from http import HTTPStatus
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.routing import AnyConverter, Rule
 
 from tests.builders import (
@@ -20,7 +21,8 @@ from tests.builders import (
     make_professional,
 )
 from webapp.core.extensions import db
-from webapp.models import AccessEvent
+from webapp.models import AccessEvent, Account, Conversation, Document, MessageAttachment
+from webapp.services import messages
 from webapp.services.audit import Action
 
 # The only endpoints an anonymous visitor may reach. Adding one here is a decision.
@@ -204,8 +206,87 @@ def test_every_document_route_is_404_to_anyone_but_its_readers(
     assert checked >= 9
 
 
+def _conversation_with_attachment() -> tuple[Account, int, int]:
+    """A patient, and a conversation her professional started with a PDF attached."""
+    holder = make_patient()
+    pro = make_professional()
+    authorise(pro, holder)
+    assert holder.patient is not None
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    conversation = messages.start(
+        pro,
+        holder.patient,
+        subject="Vos résultats",
+        body="Tout est normal.",
+        attachment=messages.Upload(io.BytesIO(pdf), "bilan.pdf"),
+    )
+    db.session.commit()
+    attachment_id = db.session.scalars(select(MessageAttachment.id)).one()
+    return holder, conversation.id, attachment_id
+
+
+def _conversation_routes(app: Flask) -> list[Rule]:
+    return [rule for rule in _rules(app) if "conversation_id" in rule.arguments]
+
+
+def test_the_conversation_routes_are_the_messaging_ones(app: Flask) -> None:
+    routes = _conversation_routes(app)
+    assert {rule.endpoint for rule in routes} >= {
+        "messages.thread",
+        "messages.close",
+        "messages.archive",
+        "messages.attachment",
+        "messages.save_attachment",
+    }
+    assert all(rule.rule.startswith("/messages/") for rule in routes)
+
+
+@pytest.mark.parametrize(
+    "intruder", ["other_patient", "agent", "unauthorised_professional", "authorised_professional"]
+)
+def test_every_conversation_route_is_404_to_anyone_but_its_participants(
+    app: Flask, client: FlaskClient, intruder: str
+) -> None:
+    """Another patient, an agent, a professional who is not taking part (even one the patient
+    authorised): every method of every conversation route answers 404, and nothing changes."""
+    holder, conversation_id, attachment_id = _conversation_with_attachment()
+    account = {
+        "other_patient": make_patient,
+        "agent": make_agent,
+        "unauthorised_professional": make_professional,
+        "authorised_professional": make_professional,
+    }[intruder]()
+    if intruder == "authorised_professional":
+        authorise(account, holder)
+    login_as(client, account)
+    token = csrf_from(client.get("/settings/"))
+    checked = 0
+    for rule in _conversation_routes(app):
+        values = {"conversation_id": conversation_id, "attachment_id": attachment_id}
+        for path in _every_path(rule, **{k: v for k, v in values.items() if k in rule.arguments}):
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                data = (
+                    {"csrf_token": token, "body": "Intrusion", "category": "biologie"}
+                    if method == "POST"
+                    else None
+                )
+                response = client.open(path, method=method, data=data)
+                assert response.status_code == HTTPStatus.NOT_FOUND, (path, method)
+                checked += 1
+    assert checked >= 7  # thread (GET, POST), close, archive, unarchive, attachment, save
+    db.session.expire_all()
+    conversation = db.session.get(Conversation, conversation_id)
+    assert conversation is not None
+    assert (conversation.message_count, conversation.closed_at, conversation.archived_at) == (
+        1,
+        None,
+        None,
+    )
+    assert db.session.scalar(select(func.count(Document.id))) == 0
+
+
 # Blueprints an agent may use; every other one holds medical content or acts on a record.
-AGENT_BLUEPRINTS = {"counter", "auth", "settings", "main", "enrolment", "dev"}
+AGENT_BLUEPRINTS = {"counter", "counter_visit", "auth", "settings", "main", "enrolment", "dev"}
 
 
 def test_an_agent_reaches_no_medical_route_at_all(app: Flask, client: FlaskClient) -> None:

@@ -13,9 +13,10 @@ import pytest
 from flask import Flask
 
 from tests.builders import authorise, make_patient, make_professional
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, EntryKind, Patient, ProfileEntry, Section
-from webapp.services import clock, profile, safety
+from webapp.services import profile, safety
 from webapp.services.safety import Recorded, SubstanceTableError
 
 # (kind, how, the recorded label it was found against, the class as written in the table)

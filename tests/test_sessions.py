@@ -15,9 +15,10 @@ from tests.builders import (
     secret_from,
     submit_code,
 )
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import UserSession
-from webapp.services import clock, sessions
+from webapp.services import sessions
 
 
 def _logout(client: FlaskClient) -> None:

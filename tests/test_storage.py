@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from flask import Flask, Response
 
+from webapp.core import clock
 from webapp.core.settings import ConfigurationError, Settings
-from webapp.services import clock, crypto, storage
+from webapp.services import crypto, storage
 from webapp.services.storage import (
     CHUNK_BYTES,
     BlobCorrupted,

@@ -6,9 +6,10 @@ import pyotp
 from flask import Flask
 
 from tests.builders import make_professional
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account
-from webapp.services import clock, codes
+from webapp.services import codes
 
 
 def _code_at(account: Account, offset_steps: int) -> str:

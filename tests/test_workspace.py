@@ -25,10 +25,13 @@ from tests.builders import (
     make_professional,
 )
 from tests.test_query_counts import _bulk_documents, counting
+from webapp import policy
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Authorisation, Document, OutboxMessage, Patient
 from webapp.models.account import RecordState
-from webapp.services import access, clock, documents, lifecycle
+from webapp.policy import queries, relations
+from webapp.services import documents, lifecycle
 from webapp.services.audit import Action
 from webapp.services.demo import with_key
 
@@ -341,7 +344,7 @@ class TestDeclareConsent:
         assert "Cochez l'attestation pour déclarer l'accord du patient." in _text(response)
         assert _events(holder, Action.CONSENT_DECLARED) == []
         assert _outbox(holder, "consent_declared") == []
-        assert not access.decide(pro, access.Permission.RECORD_READ, _patient(holder))
+        assert not policy.decide(pro, policy.Permission.RECORD_READ, _patient(holder))
 
     def test_an_occupational_physician_cannot_declare(self, client: FlaskClient) -> None:
         occupational = make_professional(specialty="medecine_du_travail")
@@ -354,7 +357,7 @@ class TestDeclareConsent:
         assert _events(holder, Action.CONSENT_DECLARED) == []
         refused = [e for e in _events(holder, Action.RECORD_CONSULTED) if not e.allowed]
         assert refused[-1].reason == "express_grant_only"
-        assert not access.decide(occupational, access.Permission.RECORD_READ, _patient(holder))
+        assert not policy.decide(occupational, policy.Permission.RECORD_READ, _patient(holder))
 
     def test_a_professional_who_did_not_identify_the_patient_cannot_declare(
         self, client: FlaskClient, pro: Account
@@ -588,7 +591,7 @@ class TestHeld:
         )
         assert response.status_code == HTTPStatus.NOT_FOUND
         db.session.refresh(doc)
-        assert doc.released_at is None and access.is_held(doc)
+        assert doc.released_at is None and relations.is_held(doc)
 
     def test_a_patient_cannot_release(self, app: Flask, client: FlaskClient, pro: Account) -> None:
         holder = make_patient()
@@ -633,18 +636,18 @@ class TestLifecycleHolds:
         assert len(_events(holder, Action.HOLD_NOTICE_SENT)) == 1
         db.session.refresh(doc)
         assert doc.hold_notice_sent_at is not None and doc.released_at is None
-        assert access.is_held(doc)
+        assert relations.is_held(doc)
         assert _outbox(holder, "new_document") == []
         clock.advance(16 * 86400)
         first, second = lifecycle.run(), lifecycle.run()
         assert (first.released, second.released) == (1, 0)
         db.session.refresh(doc)
-        assert doc.released_at is not None and not access.is_held(doc)
+        assert doc.released_at is not None and not relations.is_held(doc)
         assert len(_outbox(holder, "new_document")) == 1
         (event,) = _events(holder, Action.DOCUMENT_RELEASED)
         assert event.actor_kind == "system"
         assert len(_outbox(holder, "record_updated_see_doctor")) == 1
-        visible = db.session.scalars(access.documents_query(holder, _patient(holder))).all()
+        visible = db.session.scalars(queries.documents_query(holder, _patient(holder))).all()
         assert [d.id for d in visible] == [doc.id]
 
     def test_a_document_released_by_its_author_gets_no_notice(self, app: Flask) -> None:

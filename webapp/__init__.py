@@ -14,10 +14,27 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from webapp import cli
+from webapp.blueprints.access import bp as access_bp
+from webapp.blueprints.auth import bp as auth_bp
+from webapp.blueprints.counter import bp as counter_bp
+from webapp.blueprints.dev import bp as dev_bp
+from webapp.blueprints.documents import bp as documents_bp
+from webapp.blueprints.enrolment import bp as enrolment_bp
+from webapp.blueprints.main import bp as main_bp
+from webapp.blueprints.messages import bp as messages_bp
+from webapp.blueprints.pro import bp as pro_bp
+from webapp.blueprints.profile import bp as profile_bp
+from webapp.blueprints.settings import bp as settings_bp
+from webapp.blueprints.visit import bp as visit_bp
 from webapp.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from webapp.core.settings import PROJECT_ROOT, Settings
-from webapp.ui import errors, htmx
-from webapp.ui.uploads import CarnetRequest
+from webapp.services import catalogue
+from webapp.services.crypto import settings
+from webapp.services.documents import upload_limit
+from webapp.web import auth_hooks, errors, filters, htmx
+from webapp.web.security import current_account_or_none
+from webapp.web.uploads import CarnetRequest
 
 LANGUAGES = ("fr", "en")
 HTMX_CONFIG = json.dumps(
@@ -46,13 +63,48 @@ CSP = (
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
-    from webapp.services import catalogue
 
     catalogue.current()  # the matrix and value sets are checked at start, not on first use
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.request_class = CarnetRequest
     app.extensions["carnet.settings"] = settings
-    app.config.update(
+    app.config.update(_config(settings))
+    if settings.proxy_hops:
+        # Behind TLS terminators: take the client's address from X-Forwarded-For, as many
+        # hops deep as configured, so that rate limits and session lists see real clients.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.session_protection = None
+    limiter.init_app(app)
+
+    app.before_request(_refuse_oversized_bodies)
+    app.before_request(_refuse_control_characters)
+    auth_hooks.install(app)  # before CSRF: an anonymous visitor is sent to sign in first
+    csrf.init_app(app)
+    _register_blueprints(app, settings)
+    errors.install(app)
+    app.after_request(_security_headers)
+    app.after_request(htmx.add_vary)
+    app.context_processor(_template_globals)
+
+    filters.install(app)
+    cli.install(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").addFilter(RedactSecrets())
+    return app
+
+
+def _config(settings: Settings) -> dict[str, object]:
+    """Flask's and the extensions' settings, from Carnet's."""
+    return dict(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
@@ -71,42 +123,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         DEBUG=False,
         TESTING=settings.environment == "testing",
     )
-    if settings.proxy_hops:
-        # Behind TLS terminators: take the client's address from X-Forwarded-For, as many
-        # hops deep as configured, so that rate limits and session lists see real clients.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
-        )
-    db.init_app(app)
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            _configure_sqlite(db.engine)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
-    babel.init_app(app, locale_selector=_select_locale)
-    login_manager.init_app(app)
-    login_manager.session_protection = None
-    limiter.init_app(app)
-
-    from webapp.core import auth_hooks
-
-    app.before_request(_refuse_oversized_bodies)
-    app.before_request(_refuse_control_characters)
-    auth_hooks.install(app)  # before CSRF: an anonymous visitor is sent to sign in first
-    csrf.init_app(app)
-    _register_blueprints(app, settings)
-    errors.install(app)
-    app.after_request(_security_headers)
-    app.after_request(htmx.add_vary)
-    app.context_processor(_template_globals)
-
-    from webapp import cli
-    from webapp.ui import filters
-
-    filters.install(app)
-    cli.install(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("werkzeug").addFilter(RedactSecrets())
-    return app
 
 
 class RedactSecrets(logging.Filter):
@@ -147,16 +163,6 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
-    from webapp.blueprints.access import bp as access_bp
-    from webapp.blueprints.auth import bp as auth_bp
-    from webapp.blueprints.counter import bp as counter_bp
-    from webapp.blueprints.dev import bp as dev_bp
-    from webapp.blueprints.documents import bp as documents_bp
-    from webapp.blueprints.enrolment import bp as enrolment_bp
-    from webapp.blueprints.main import bp as main_bp
-    from webapp.blueprints.pro import bp as pro_bp
-    from webapp.blueprints.profile import bp as profile_bp
-    from webapp.blueprints.settings import bp as settings_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -164,9 +170,13 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(access_bp, url_prefix="/access")
     app.register_blueprint(documents_bp, url_prefix="/documents")
     app.register_blueprint(profile_bp, url_prefix="/profile")
+    app.register_blueprint(messages_bp, url_prefix="/messages")
     app.register_blueprint(enrolment_bp, url_prefix="/enrolment")
     app.register_blueprint(pro_bp, url_prefix="/pro")
     app.register_blueprint(counter_bp, url_prefix="/counter")
+    # The in-person enrolment visit, on both sides: counter agents and professionals.
+    app.register_blueprint(visit_bp, url_prefix="/counter", name="counter_visit")
+    app.register_blueprint(visit_bp, url_prefix="/pro", name="pro_visit")
     if settings.is_development or settings.environment == "testing":
         app.register_blueprint(dev_bp, url_prefix="/dev")
 
@@ -176,8 +186,6 @@ def _refuse_oversized_bodies() -> None:
     declared = request.content_length
     if not declared:
         return
-    from webapp.core.security import current_account_or_none
-    from webapp.services.documents import upload_limit
 
     account = current_account_or_none()
     limit = upload_limit(account) if account is not None else 1024 * 1024
@@ -221,13 +229,11 @@ def _security_headers(response: Response) -> Response:
 
 
 def _settings() -> Settings:
-    from webapp.services.crypto import settings
 
     return settings()
 
 
 def _template_globals() -> dict[str, Any]:
-    from webapp.core.security import current_account_or_none
 
     if not has_request_context():  # e-mails rendered by the outbox worker
         return {"is_development": _settings().is_development}

@@ -6,17 +6,31 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
+from webapp.cli import enrolment as cli_enrolment
+from webapp.cli import registers as cli_registers
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.core.settings import Settings
-from webapp.models import Account, Document, Professional
-from webapp.services import accounts, audit, clock, codes, demo, notify, provisional, storage
+from webapp.models import Account, Document, Message, MessageAttachment, Professional
+from webapp.services import (
+    accounts,
+    audit,
+    codes,
+    demo,
+    emergency,
+    messages,
+    notify,
+    provisional,
+    storage,
+)
 from webapp.services.crypto import settings
 
 
@@ -27,8 +41,6 @@ def install(app: Flask) -> None:
     app.cli.add_command(accounts_group)
     app.cli.add_command(storage_group)
     app.cli.add_command(keys_group)
-    from webapp.cli import enrolment as cli_enrolment
-    from webapp.cli import registers as cli_registers
 
     cli_registers.install(app)
     cli_enrolment.install(app)
@@ -53,7 +65,7 @@ def demo_load() -> None:
     click.echo(
         f"""
 Carnet is served on {url}
-Every demo account's password is: {demo.PASSWORD}
+Every demo account's password is: {demo.password()}
 
   patient.demo   patient: after the password, a 6-digit code is e-mailed;
                  read it at {url}/dev/outbox
@@ -156,7 +168,6 @@ def audit_verify() -> None:
 @click.option("--note", default="", help="The reviewer's conclusion, with --review.")
 def audit_emergencies(days: int, unreviewed: bool, review_id: int | None, note: str) -> None:
     """Every emergency access for the after-the-fact review (SPEC §4.5)."""
-    from webapp.services import emergency
 
     if review_id is not None:
         if emergency.mark_reviewed(review_id, note) is None:
@@ -303,14 +314,16 @@ def _print_activation(account: Account) -> None:
 
 @click.group("storage", cls=AppGroup)
 def storage_group() -> None:
-    """Encrypted document files."""
+    """Encrypted files: documents and message attachments."""
 
 
 @storage_group.command("sweep")
 @click.option("--grace", default=3600, show_default=True, help="Keep files younger than this.")
 def storage_sweep(grace: int) -> None:
-    """Remove files that no document row points to (after the grace period)."""
+    """Remove files that no document or message attachment points to (after the grace
+    period)."""
     known = set(db.session.scalars(select(Document.blob_id).where(Document.blob_id.is_not(None))))
+    known |= set(db.session.scalars(select(MessageAttachment.blob_id)))
     removed = storage.sweep({blob for blob in known if blob}, older_than_seconds=grace)
     click.echo(f"{len(removed)} orphan file(s) removed, {len(known)} file(s) in use.")
 
@@ -327,35 +340,57 @@ def keys_rotate() -> None:
     In production, set the new MASTER_KEY and list the old one in MASTER_KEYS_RETIRED, then
     run this. In development, a new key is generated in instance/ first.
     """
-    from flask import current_app
 
     if settings().is_development and not _has_unrotated_rows():
         # Nothing left from an interrupted run: start a new rotation with a fresh key.
         storage.retire_development_key()
         current_app.extensions["carnet.settings"] = Settings.from_env()
     target = storage.current_key_id()
-    done = 0
-    while True:
-        batch = db.session.scalars(
+    for name, stale, label in _WRAPPED:
+        done = 0
+        while batch := db.session.scalars(stale(target).limit(100)).all():
+            for row in batch:
+                row.key_id, row.wrapped_key = storage.rewrap(
+                    label(row), row.key_id, row.wrapped_key
+                )
+                db.session.commit()  # one row at a time: an interrupted run resumes there
+                done += 1
+        click.echo(f"{done} {name} key(s) re-wrapped under key {target}.")
+
+
+Wrapped = Document | Message | MessageAttachment
+# Every row whose data key the master key wraps: the rows not yet under `target`, and the
+# label bound into the wrapping (a blob's id, or the message's own label).
+_WRAPPED: tuple[tuple[str, Callable[[str], Select[Wrapped]], Callable[[Wrapped], str]], ...] = (
+    (
+        "document",
+        lambda target: (
             select(Document)
             .where(Document.key_id != target, Document.blob_id.is_not(None))
             .order_by(Document.id)
-            .limit(100)
-        ).all()
-        if not batch:
-            break
-        for doc in batch:
-            assert doc.blob_id is not None
-            doc.key_id, doc.wrapped_key = storage.rewrap(doc.blob_id, doc.key_id, doc.wrapped_key)
-            db.session.commit()  # one row at a time: an interrupted run resumes where it stopped
-            done += 1
-    click.echo(f"{done} document key(s) re-wrapped under key {target}.")
+        ),
+        lambda row: str(getattr(row, "blob_id", "")),
+    ),
+    (
+        "message",
+        lambda target: select(Message).where(Message.key_id != target).order_by(Message.id),
+        lambda row: messages.label_of(row.id),
+    ),
+    (
+        "attachment",
+        lambda target: (
+            select(MessageAttachment)
+            .where(MessageAttachment.key_id != target)
+            .order_by(MessageAttachment.id)
+        ),
+        lambda row: str(getattr(row, "blob_id", "")),
+    ),
+)
 
 
 def _has_unrotated_rows() -> bool:
     current = storage.current_key_id()
-    return bool(
-        db.session.scalar(
-            select(func.count()).where(Document.key_id != current, Document.blob_id.is_not(None))
-        )
+    return any(
+        db.session.scalar(select(func.count()).select_from(stale(current).subquery()))
+        for _name, stale, _label in _WRAPPED
     )

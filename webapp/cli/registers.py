@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from flask.cli import AppGroup
 
 from webapp.core.extensions import db
 from webapp.services import beneficiaries, directory
+from webapp.services.csvimport import ImportReport
 
 
 def install(app: Flask) -> None:
@@ -24,12 +26,10 @@ def beneficiaries_group() -> None:
     """The beneficiary register (Assurance Maladie)."""
 
 
-@beneficiaries_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def beneficiaries_import(file: Path) -> None:
-    """Upsert the register from a CSV file (UTF-8); all lines are applied or none."""
+def _import(file: Path, register: Callable[[Iterable[str]], ImportReport], name: str) -> None:
+    """All lines are applied or none; bad lines are reported by number."""
     with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
-        report = beneficiaries.import_csv(stream)
+        report = register(stream)
     if not report.ok:
         db.session.rollback()
         for error in report.errors:
@@ -38,9 +38,15 @@ def beneficiaries_import(file: Path) -> None:
         sys.exit(1)
     db.session.commit()
     click.echo(
-        f"Beneficiaries: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged."
+        f"{name}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged."
     )
+
+
+@beneficiaries_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def beneficiaries_import(file: Path) -> None:
+    """Upsert the register from a CSV file (UTF-8); all lines are applied or none."""
+    _import(file, beneficiaries.import_csv, "Beneficiaries")
 
 
 @click.group("directory", cls=AppGroup)
@@ -52,16 +58,4 @@ def directory_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def directory_import(file: Path) -> None:
     """Upsert the directory from a CSV file (UTF-8); all lines are applied or none."""
-    with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
-        report = directory.import_csv(stream)
-    if not report.ok:
-        db.session.rollback()
-        for error in report.errors:
-            click.echo(f"{file.name}: {error}", err=True)
-        click.echo(f"{len(report.errors)} error(s): nothing was imported.", err=True)
-        sys.exit(1)
-    db.session.commit()
-    click.echo(
-        f"Directory: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged."
-    )
+    _import(file, directory.import_csv, "Directory")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -12,8 +12,6 @@ _offset_seconds = 0.0
 def now() -> datetime:
     current = datetime.now(UTC)
     if _offset_seconds:
-        from datetime import timedelta
-
         current += timedelta(seconds=_offset_seconds)
     return current
 

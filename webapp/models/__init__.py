@@ -15,6 +15,7 @@ from webapp.models.enrolment import (
     CounterAction,
     ProvisionalCode,
 )
+from webapp.models.message import Conversation, Message, MessageAttachment
 from webapp.models.outbox import OutboxMessage
 from webapp.models.profile import EntryKind, MeasureKind, Measurement, ProfileEntry, Section
 
@@ -24,6 +25,9 @@ __all__ = [
     "Beneficiary",
     "CodeIssuer",
     "CounterAction",
+    "Conversation",
+    "Message",
+    "MessageAttachment",
     "ProvisionalCode",
     "Account",
     "ActivationToken",

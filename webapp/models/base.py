@@ -26,7 +26,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime refused: use webapp.services.clock.now()")
+            raise ValueError("naive datetime refused: use webapp.core.clock.now()")
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

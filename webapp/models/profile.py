@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from webapp.core import clock
 from webapp.models.base import Base, UTCDateTime
 
 
@@ -96,7 +97,6 @@ class ProfileEntry(Base):
     @property
     def current(self) -> bool:
         """A treatment without an end date, or ending today or later, is current."""
-        from webapp.services import clock
 
         today = clock.to_paris(clock.now()).date()
         return self.end_date is None or self.end_date >= today

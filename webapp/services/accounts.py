@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, ActivationToken, Agent, Professional
 from webapp.models.account import AccountState, Role, SecondFactor
 from webapp.models.base import affected
-from webapp.services import clock, codes, crypto, passwords, sessions
+from webapp.services import codes, crypto, passwords, sessions
 from webapp.services.auth import find_account, normalise_identifier
 
 ACTIVATION_LIFETIME = timedelta(hours=72)
@@ -102,6 +103,15 @@ def find_activation(token: str) -> ActivationToken | None:
     if found is None or found.used_at is not None or found.expires_at <= clock.now():
         return None
     return found
+
+
+def usable_activation(activation_id: int) -> tuple[ActivationToken, Account] | None:
+    """A link opened earlier in this browser, and its account, while it can still be used."""
+    found = db.session.get(ActivationToken, activation_id)
+    if found is None or found.used_at is not None or found.expires_at <= clock.now():
+        return None
+    account = db.session.get(Account, found.account_id)
+    return None if account is None else (found, account)
 
 
 def set_first_password(activation: ActivationToken, password: str) -> Account:

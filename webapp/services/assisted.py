@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import (
     Account,
@@ -25,7 +26,8 @@ from webapp.models import (
     Patient,
 )
 from webapp.models.account import AccountState, RecordState, Role
-from webapp.services import clock, crypto, enrolment, letters, lifecycle, provisional
+from webapp.policy import queries
+from webapp.services import crypto, enrolment, letters, lifecycle, provisional
 from webapp.services.audit import Action, record_access
 
 VISIT_LIFETIME = timedelta(hours=2)
@@ -101,11 +103,8 @@ def _log(visit: AssistedEnrolment, actor: Account, action: str, detail: str = ""
 
 
 def past_actions(beneficiary: Beneficiary, viewer: Account, limit: int = 20) -> list[CounterAction]:
-    """Counter agents see every counter's actions; a professional only their own (which
-    doctor or office a person saw is not a pharmacist's business)."""
-    query = select(CounterAction).where(CounterAction.beneficiary_id == beneficiary.id)
-    if viewer.role != Role.AGENT:
-        query = query.where(CounterAction.actor_account_id == viewer.id)
+    """The counter actions on this person the viewer may see (policy.queries), newest first."""
+    query = queries.counter_actions_query(viewer, beneficiary)
     return list(
         db.session.scalars(
             query.order_by(CounterAction.at.desc(), CounterAction.id.desc()).limit(limit)
@@ -214,6 +213,17 @@ def _authorise(patient: Patient, actor: Account) -> None:
         )
     )
     db.session.flush()
+
+
+def channels(beneficiary: Beneficiary) -> list[str]:
+    """Where a code can go: the mobile and the e-mail on file, and always a letter printed here."""
+    found = []
+    if beneficiary.mobile:
+        found.append("sms")
+    if beneficiary.email:
+        found.append("email")
+    found.append("print")
+    return found
 
 
 def send_code(visit: AssistedEnrolment, actor: Account, channel: str) -> None:

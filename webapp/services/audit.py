@@ -11,9 +11,10 @@ from enum import StrEnum
 
 from sqlalchemy import select, update
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Patient
-from webapp.services import clock, crypto
+from webapp.services import crypto
 
 GENESIS = "0" * 64
 
@@ -75,6 +76,13 @@ class Action(StrEnum):
     PROFILE_ENTRY_UNMASKED = "profile_entry_unmasked"
     PROFILE_VIEWED = "profile_viewed"
     SAFETY_WARNING_ACKNOWLEDGED = "safety_warning_acknowledged"
+    MESSAGE_SENT = "message_sent"
+    CONVERSATION_READ = "conversation_read"
+    CONVERSATION_CLOSED = "conversation_closed"
+    CONVERSATION_ARCHIVED = "conversation_archived"
+    CONVERSATION_UNARCHIVED = "conversation_unarchived"
+    CONVERSATION_REFUSED = "conversation_refused"
+    ATTACHMENT_SAVED = "attachment_saved"
 
 
 class ActorKind(StrEnum):

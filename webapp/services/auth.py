@@ -1,4 +1,5 @@
-"""Signing in: a password opens a pending state; only a second factor opens a session."""
+"""Signing in: a password opens a pending state; only a second factor opens a session.
+Signing out, from this device or all of them, and the patient's authenticator app."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from enum import StrEnum
 
 from sqlalchemy import func, select
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, UserSession
 from webapp.models.account import AccountState, RecordState, Role, SecondFactor
-from webapp.services import clock, codes, notify, passwords, sessions
+from webapp.services import codes, notify, passwords, sessions
 from webapp.services.audit import Action, record_access
 
 SIGNIN_PURPOSE = "sign_in"
@@ -139,3 +141,68 @@ def open_session(account: Account, device: Device, *, replacing: UserSession | N
                 place=sessions.describe_place(device.ip_address),
             )
     return token
+
+
+def account_for_pending(account_id: int, *, enrolling: bool) -> Account | None:
+    """The account a sign-in in progress names, while it is in the state that step expects:
+    waiting for its app when enrolling, active otherwise."""
+    account = db.session.get(Account, account_id)
+    expected = AccountState.PENDING_ACTIVATION if enrolling else AccountState.ACTIVE
+    if account is None or account.state != expected:
+        return None
+    return account
+
+
+def sign_out(account: Account, session: UserSession) -> None:
+    """End this device's session; a patient's history shows it."""
+    sessions.revoke(session)
+    if account.patient is not None:
+        record_access(account.patient, account, Action.SIGN_OUT)
+
+
+def end_session(account: Account, session_id: int) -> UserSession | None:
+    """End one of the account's own sessions, from its list of devices; None when it is not
+    hers or was closed already."""
+    target = db.session.scalar(
+        select(UserSession).where(
+            UserSession.id == session_id, UserSession.account_id == account.id
+        )
+    )
+    if target is None or target.revoked_at is not None:
+        return None
+    sessions.revoke(target)
+    if account.patient is not None:
+        record_access(account.patient, account, Action.SESSION_ENDED, resource_id=target.id)
+    return target
+
+
+def sign_out_everywhere(account: Account) -> None:
+    """End every session of the account, the current one included."""
+    sessions.revoke_all(account)
+    if account.patient is not None:
+        record_access(account.patient, account, Action.SIGN_OUT_EVERYWHERE)
+
+
+def may_link_authenticator(account: Account) -> bool:
+    """A patient may link an app instead of codes by e-mail or SMS, once."""
+    return account.role == Role.PATIENT and not account.uses_totp
+
+
+def link_authenticator(account: Account, secret: str, code: str) -> list[str] | None:
+    """Link the app whose secret was shown, when `code` proves it: its new recovery codes,
+    or None when the code does not match."""
+    recovery = codes.confirm_enrolment(account, secret, code)
+    if recovery is not None and account.patient is not None:
+        record_access(account.patient, account, Action.AUTHENTICATOR_ENROLLED)
+    return recovery
+
+
+def unlink_authenticator(account: Account) -> bool:
+    """A patient goes back to codes by e-mail, and is told so; False when she had no app."""
+    if account.role != Role.PATIENT or not account.uses_totp:
+        return False
+    codes.remove_authenticator(account)
+    if account.patient is not None:
+        record_access(account.patient, account, Action.AUTHENTICATOR_REMOVED)
+    notify.enqueue(account, "authenticator_removed", when=clock.now())
+    return True

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Authorisation, AuthorisationKind, Patient, Professional
-from webapp.services import catalogue, clock, notify
+from webapp.services import catalogue, notify
 from webapp.services.audit import Action, record_access
 
 # Defaults by profession when the patient does not choose (SPEC §4.2).
@@ -48,6 +49,11 @@ def _note(
 def default_until(pro: Professional) -> datetime | None:
     days = DEFAULT_DAYS.get(pro.profession)
     return clock.now() + timedelta(days=days) if days else None
+
+
+def find_professional(professional_id: int) -> Professional | None:
+    """The professional a patient names from the directory (any of them may be let in)."""
+    return db.session.get(Professional, professional_id)
 
 
 def _live(patient: Patient, pro: Professional | None = None) -> list[Authorisation]:

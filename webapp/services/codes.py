@@ -12,11 +12,12 @@ from cryptography.exceptions import InvalidTag
 from markupsafe import Markup
 from sqlalchemy import or_, select, update
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, OneTimeCode, RecoveryCode
 from webapp.models.account import SecondFactor
 from webapp.models.base import affected
-from webapp.services import clock, crypto, passwords
+from webapp.services import crypto, passwords
 
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_MAX_TRIES = 5

@@ -1,34 +1,22 @@
 """The professional directory (RPPS): `flask directory import FILE` and the patients' search.
 
-The import follows the beneficiary register (services.beneficiaries): CSV in UTF-8, upsert on
-the RPPS number, all-or-nothing; every bad line is reported with its number in the file (the
-header is line 1). An import never touches the account linked to a directory entry.
+The import runs on services.csvimport, as the beneficiary register's does: CSV in UTF-8,
+upsert on the RPPS number, all-or-nothing; every bad line is reported with its number in the
+file (the header is line 1). An import never touches the account linked to a directory entry.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO, TypeVar
 
 from sqlalchemy import func, select
 
 from webapp.core.extensions import db
 from webapp.models import Professional
-from webapp.services import catalogue
-from webapp.services.beneficiaries import (
-    _LOOKUP_CHUNK,
-    _NOT_UTF8,
-    ImportReport,
-    InvalidValue,
-    LineError,
-    _email,
-    _optional,
-    _required,
-    _rows,
-)
+from webapp.services import catalogue, csvimport
+from webapp.services.csvimport import InvalidValue
 
 COLUMNS = (
     "rpps",
@@ -41,14 +29,11 @@ COLUMNS = (
     "email",
     "samu_regulator",
 )
-HEADER = ",".join(COLUMNS)
 EMAIL_LIMIT = 254
 SAMU_PROFESSION = "medecin"
 _RPPS = re.compile(r"[0-9]{11}")
 _YES = frozenset({"yes", "true", "1"})
 _NO = frozenset({"no", "false", "0", ""})
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,87 +51,13 @@ class ProfessionalRecord:
     samu_regulator: bool
 
 
-class DirectoryReport(ImportReport):
-    """created / updated / unchanged, or the errors (then nothing was written)."""
-
-
-def import_csv(stream: TextIO) -> DirectoryReport:
-    """Upsert the directory on RPPS, or write nothing if any line is bad. Flushes, never commits.
-
-    The account linked to an entry (`account_id`) is never read nor written.
-    """
-    records, errors = read_csv(stream)
-    if errors:
-        return DirectoryReport(errors=errors)
-    report = DirectoryReport()
-    existing = _existing_by_rpps([record.rpps for record in records])
-    for record in records:
-        values = dataclasses.asdict(record)
-        professional = existing.get(record.rpps)
-        if professional is None:
-            db.session.add(Professional(**values))
-            report.created += 1
-        elif all(getattr(professional, name) == value for name, value in values.items()):
-            report.unchanged += 1
-        else:
-            for name, value in values.items():
-                setattr(professional, name, value)
-            report.updated += 1
-    db.session.flush()
-    return report
-
-
-def read_csv(stream: TextIO) -> tuple[list[ProfessionalRecord], list[LineError]]:
-    """Check every line; returns the valid records and every error, in file order.
-
-    Open the file with `encoding="utf-8-sig", errors="surrogateescape", newline=""` so that a
-    byte that is not UTF-8 is reported on its own line.
-    """
-    errors: list[LineError] = []
-    rows = _rows(stream, errors)
-    first = next(rows, None)
-    if first is None:
-        return [], errors or [LineError(1, f"the file is empty; expected the header {HEADER}")]
-    line, header = first
-    header[0] = header[0].removeprefix("\ufeff")
-    if [name.strip() for name in header] != list(COLUMNS):
-        return [], [LineError(line, f"the header must be exactly {HEADER}")]
-    records: list[ProfessionalRecord] = []
-    seen_on: dict[str, int] = {}
-    for line, cells in rows:
-        record = _check_row(cells)
-        if isinstance(record, list):
-            errors.extend(LineError(line, reason) for reason in record)
-        elif record.rpps in seen_on:
-            errors.append(LineError(line, f"same RPPS as line {seen_on[record.rpps]}"))
-        else:
-            seen_on[record.rpps] = line
-            records.append(record)
-    return records, errors
-
-
-def _check_row(cells: list[str]) -> ProfessionalRecord | list[str]:
-    if _NOT_UTF8.search("".join(cells)):
-        return ["this line is not UTF-8 text (save the file as UTF-8)"]
-    if len(cells) != len(COLUMNS):
-        return [f"expected {len(COLUMNS)} fields, found {len(cells)}"]
-    return check_line(dict(zip(COLUMNS, cells, strict=True)))
-
-
 def check_line(cells: dict[str, str]) -> ProfessionalRecord | list[str]:
     """Normalise the fields of one line: the record, or the reasons it is refused."""
-    reasons: list[str] = []
-
-    def take(check: Callable[[str], T], column: str, fallback: T) -> T:
-        try:
-            return check(cells[column].strip())
-        except InvalidValue as exc:
-            reasons.append(str(exc))
-            return fallback
-
+    fields = csvimport.FieldChecks(cells)
+    take = fields.take
     rpps = take(_rpps, "rpps", "")
-    last_name = take(_required("last name", 100), "last_name", "")
-    first_names = take(_required("first names", 150), "first_names", "")
+    last_name = take(csvimport.required("last name", 100), "last_name", "")
+    first_names = take(csvimport.required("first names", 150), "first_names", "")
     profession = take(_profession, "profession", None)  # None: the checks below cannot apply
     record = ProfessionalRecord(
         rpps=rpps,
@@ -154,12 +65,12 @@ def check_line(cells: dict[str, str]) -> ProfessionalRecord | list[str]:
         first_names=first_names,
         profession=profession or "",
         specialty=take(_specialty(profession), "specialty", None),
-        structure=take(_optional("structure", 200), "structure", None),
-        city=take(_optional("city", 100), "city", None),
+        structure=take(csvimport.optional("structure", 200), "structure", None),
+        city=take(csvimport.optional("city", 100), "city", None),
         email=take(_bounded_email, "email", None),
         samu_regulator=take(_samu_regulator(profession), "samu_regulator", False),
     )
-    return reasons or record
+    return fields.reasons or record
 
 
 def _rpps(text: str) -> str:
@@ -203,7 +114,7 @@ def _specialty(profession: str | None) -> Callable[[str], str | None]:
 def _bounded_email(text: str) -> str | None:
     if len(text) > EMAIL_LIMIT:
         raise InvalidValue(f"e-mail is longer than {EMAIL_LIMIT} characters")
-    return _email(text)
+    return csvimport.optional_email(text)
 
 
 def _samu_regulator(profession: str | None) -> Callable[[str], bool]:
@@ -223,15 +134,12 @@ def _samu_regulator(profession: str | None) -> Callable[[str], bool]:
     return check
 
 
-def _existing_by_rpps(numbers: list[str]) -> dict[str, Professional]:
-    found: dict[str, Professional] = {}
-    for start in range(0, len(numbers), _LOOKUP_CHUNK):
-        chunk = numbers[start : start + _LOOKUP_CHUNK]
-        for professional in db.session.scalars(
-            select(Professional).where(Professional.rpps.in_(chunk))
-        ):
-            found[professional.rpps] = professional
-    return found
+# Upsert on the RPPS number. Only the record's fields are written: the account linked to an
+# entry (`account_id`) is never read nor written.
+REGISTER = csvimport.Register(COLUMNS, check_line, key=Professional.rpps, key_name="RPPS")
+import_csv = REGISTER.import_csv
+read_csv = REGISTER.read_csv
+DirectoryReport = csvimport.ImportReport  # the name callers of `import_csv` know
 
 
 # --- The patients' search -------------------------------------------------------------------

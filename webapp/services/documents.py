@@ -7,14 +7,17 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import IO
 
-from sqlalchemy import Select, func, select, update
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from webapp.core import clock
 from webapp.core.extensions import db
-from webapp.models import Account, Document, DocumentState, Patient, Role
+from webapp.models import Account, Document, DocumentState, MessageAttachment, Patient, Role
 from webapp.models.base import affected
 from webapp.models.document import AuthorKind
-from webapp.services import catalogue, clock, notify, storage
+from webapp.services import catalogue, notify, storage
 from webapp.services.audit import Action, record_access
 
 PATIENT_LIMIT = 5 * 1024 * 1024
@@ -70,7 +73,7 @@ def add(
     actor: Account,
     patient: Patient,
     *,
-    stream: IO[bytes],
+    stream: storage.Readable,
     file_name: str,
     title: str,
     category: str,
@@ -79,9 +82,12 @@ def add(
     submission_key: str | None = None,
     hold_from_patient: bool = False,
     hidden_from_legal_reps: bool = False,
+    author: Account | None = None,
 ) -> Document:
     """Store the file encrypted, then the row; the caller commits (a blob without a row is
     swept later, a row never points to a missing blob).
+
+    `author`: who wrote it, when not the actor (a professional's attachment the patient keeps).
 
     `hold_from_patient` (a professional's deposit only): the patient sees a neutral
     placeholder until the author releases it, or for 30 days at most (SPEC §4.4).
@@ -96,7 +102,7 @@ def add(
         category=category,
         type_code=type_code or catalogue.current().default_type(category),
         care_date=care_date,
-        author_account_id=actor.id,
+        author_account_id=(author or actor).id,
         deposited_at=clock.now(),
         original_name=safe_file_name(file_name),
         size=blob.size,
@@ -111,32 +117,45 @@ def add(
         version=1,
         state=DocumentState.CURRENT,
         submission_key=submission_key,
-        **_author_fields(actor),
+        **_author_fields(author or actor),
     )
+    _flush_first_version(document, patient, blob.blob_id, submission_key)
+    _record_deposit(actor, patient, document, held=hold_from_patient)
+    return document
+
+
+def _flush_first_version(
+    document: Document, patient: Patient, blob_id: str, submission_key: str | None
+) -> None:
+    """Flush a new document as the first of its own series.
+
+    A submission that lost the race with its twin deletes its blob and raises
+    DuplicateSubmission with the document that stands.
+    """
     db.session.add(document)
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        storage.delete(blob.blob_id)
+        storage.delete(blob_id)
         existing = _find_submission(patient, submission_key or "")
         if existing is None:
             raise
         raise DuplicateSubmission(existing) from None
     document.series_id = document.id
+
+
+def _record_deposit(actor: Account, patient: Patient, document: Document, *, held: bool) -> None:
     record_access(
         patient,
         actor,
         Action.DOCUMENT_DEPOSITED,
         resource_type="document",
         resource_id=document.id,
-        detail="held from the patient until an announcement consultation"
-        if hold_from_patient
-        else "",
+        detail="held from the patient until an announcement consultation" if held else "",
     )
-    if not hold_from_patient:  # a held result is announced by a professional, not an e-mail
+    if not held:  # a held result is announced by a professional, not an e-mail
         _tell_patient_of_deposit(actor, patient)
-    return document
 
 
 HOLD_AT_MOST = timedelta(days=30)
@@ -202,8 +221,6 @@ def _tell_patient_of_deposit(actor: Account, patient: Patient) -> None:
 
 
 def _summary_new_document(holder: Account, author: str) -> str:
-    from flask_babel import force_locale
-    from flask_babel import gettext as _
 
     with force_locale(holder.language):
         return _("%(author)s a ajouté un document à votre dossier.", author=author)
@@ -292,6 +309,13 @@ def delete(actor: Account, doc: Document) -> list[str]:
         version.state = DocumentState.DELETED
         version.deleted_at = now
         version.blob_id = None
+    # An attachment kept as this document may be kept again.
+    db.session.execute(
+        update(MessageAttachment)
+        .where(MessageAttachment.saved_document_id.in_([v.id for v in versions]))
+        .values(saved_document_id=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     record_access(
         patient,
@@ -325,11 +349,3 @@ def versions_of(doc: Document) -> list[Document]:
             .limit(50)
         )
     )
-
-
-def count_by_category(visible: Select[Document]) -> dict[str, int]:
-    """Counts per category over the documents the policy lets the actor see."""
-    rows = db.session.execute(
-        visible.with_only_columns(Document.category, func.count()).group_by(Document.category)
-    ).all()
-    return {category: int(count) for category, count in rows}

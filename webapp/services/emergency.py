@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from webapp import policy
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import (
     Account,
@@ -19,8 +21,8 @@ from webapp.models import (
     EmergencyAccess,
     Patient,
 )
-from webapp.services import access, clock, notify
-from webapp.services.access import Mode, Permission
+from webapp.policy import Mode, Permission
+from webapp.services import notify
 from webapp.services.audit import Action, record_access
 
 # The short list of reasons (the free text says the rest).
@@ -56,7 +58,7 @@ def open_window(
     """Decide, then open and record; a refusal is recorded too (and committed by the caller)."""
     pro = actor.professional
     assert pro is not None
-    decision = access.decide(actor, Permission.EMERGENCY_OPEN, patient, mode)
+    decision = policy.decide(actor, Permission.EMERGENCY_OPEN, patient, mode)
     if not decision:
         record_access(
             patient,

@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Beneficiary, CodeIssuer, Patient
 from webapp.models.account import AccountState, RecordState, Role, SecondFactor
-from webapp.services import clock, crypto, lifecycle, notify, provisional
+from webapp.services import crypto, lifecycle, notify, provisional
 from webapp.services.audit import Action, record_access
 from webapp.services.auth import find_account, normalise_identifier
 
@@ -34,6 +35,15 @@ def find_beneficiary(nir: str, vitale_serial: str) -> Beneficiary | None:
     if found is None or not crypto.same(found.vitale_serial, vitale_serial):
         return None
     return found
+
+
+def people(patient_id: int, beneficiary_id: int) -> tuple[Patient, Beneficiary] | None:
+    """The record and the insured person a valid code named, while both still exist."""
+    patient = db.session.get(Patient, patient_id)
+    beneficiary = db.session.get(Beneficiary, beneficiary_id)
+    if patient is None or beneficiary is None:
+        return None
+    return patient, beneficiary
 
 
 def destination(beneficiary: Beneficiary, channel: str) -> str | None:

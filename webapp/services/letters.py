@@ -17,7 +17,8 @@ from flask_babel import force_locale
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from webapp.services import clock, crypto
+from webapp.core import clock
+from webapp.services import crypto
 
 # WeasyPrint logs seven INFO lines per document: keep the worker's log for what matters.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)

@@ -12,24 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
+from webapp.core import clock
 from webapp.core.extensions import db
-from webapp.models import (
-    Account,
-    Authorisation,
-    Beneficiary,
-    Document,
-    DocumentState,
-    EmergencyAccess,
-    Patient,
-    ProfileEntry,
-    ProvisionalCode,
-    UserSession,
-)
+from webapp.models import Account, Beneficiary, Document, DocumentState, Patient, UserSession
 from webapp.models.account import AccountState, RecordState
 from webapp.models.base import affected
-from webapp.services import clock, documents, notify, provisional, storage
+from webapp.services import documents, notify, provisional, purge, storage
 from webapp.services.audit import Action, ActorKind, record_access
 
 AUTO_OPEN_AFTER = timedelta(weeks=6)
@@ -217,52 +207,6 @@ def _end_online_access(patient: Patient) -> None:
     )
 
 
-def _purge(patient: Patient) -> list[str]:
-    """Remove the content of a deleted record; returns the files to destroy after commit.
-
-    The access history stays (it cannot be altered, and it shows who saw what and when).
-    """
-    blobs = [
-        blob
-        for blob in db.session.scalars(
-            select(Document.blob_id).where(Document.patient_id == patient.id)
-        )
-        if blob
-    ]
-    db.session.execute(delete(ProfileEntry).where(ProfileEntry.patient_id == patient.id))
-    db.session.execute(delete(EmergencyAccess).where(EmergencyAccess.patient_id == patient.id))
-    db.session.execute(delete(Document).where(Document.patient_id == patient.id))
-    db.session.execute(delete(Authorisation).where(Authorisation.patient_id == patient.id))
-    db.session.execute(
-        update(ProvisionalCode)
-        .where(ProvisionalCode.patient_id == patient.id, ProvisionalCode.consumed_at.is_(None))
-        .values(superseded_at=clock.now())
-        .execution_options(synchronize_session=False)
-    )
-    if patient.account_id is not None:
-        account_id = patient.account_id
-        db.session.execute(
-            update(Account)
-            .where(Account.id == account_id)
-            .values(
-                identifier=f"supprime-{account_id}",
-                password_hash=None,
-                email=None,
-                mobile=None,
-                totp_secret_sealed=None,
-                state=AccountState.DISABLED,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        db.session.execute(
-            update(Patient)
-            .where(Patient.id == patient.id)
-            .values(account_id=None)
-            .execution_options(synchronize_session=False)
-        )
-    return blobs
-
-
 @dataclass
 class RunReport:
     opened: int = 0
@@ -332,21 +276,22 @@ def run(*, extra: list[str] | None = None) -> RunReport:
         patient = _step(patient_id, S.CLOSED, S.DELETED, "")
         if patient is None:
             continue
-        blobs = _purge(patient)
+        blobs = purge.purge_record(patient)
         db.session.commit()
         for blob_id in blobs:
             storage.delete(blob_id)
         report.deleted += 1
-    report.hold_notices, report.released = _announcement_holds(now)
+    report.hold_notices = _send_hold_notices(now)
+    report.released = _release_held(now)
     return report
 
 
-def _announcement_holds(now: datetime) -> tuple[int, int]:
-    """SPEC §4.4: tell the patient at day 14 that the record was updated; release at day 30.
+def _send_hold_notices(now: datetime) -> int:
+    """SPEC §4.4: tell the patient at day 14 that the record was updated (released at day 30).
 
     Each document is claimed by one conditional UPDATE, so two runs never act twice.
     """
-    notices = released = 0
+    notices = 0
     due_notice = db.session.scalars(
         select(Document.id).where(
             Document.state == DocumentState.CURRENT,
@@ -386,6 +331,12 @@ def _announcement_holds(now: datetime) -> tuple[int, int]:
         notify_person(patient, "record_updated_see_doctor")
         db.session.commit()
         notices += 1
+    return notices
+
+
+def _release_held(now: datetime) -> int:
+    """SPEC §4.4: a document held from the patient is released 30 days after its deposit."""
+    released = 0
     due_release = db.session.scalars(
         select(Document.id).where(
             Document.state == DocumentState.CURRENT,
@@ -401,7 +352,7 @@ def _announcement_holds(now: datetime) -> tuple[int, int]:
             continue
         db.session.commit()
         released += 1
-    return notices, released
+    return released
 
 
 def notify_person(patient: Patient, kind: str, **context: Any) -> None:
@@ -418,3 +369,12 @@ def notify_person(patient: Patient, kind: str, **context: Any) -> None:
         notify.enqueue_contact(email, "email", kind, **names, **context)
     elif beneficiary is not None and beneficiary.address:
         notify.enqueue_letter(beneficiary.postal_address, kind, **names, **context)
+
+
+def close_by_holder(patient: Patient, actor: Account, *, delete: bool) -> None:
+    """The holder closes her record from her settings, asking for its deletion or not, and is
+    told by e-mail or by post. Raises ChangedMeanwhile when the record moved meanwhile."""
+    transition(patient, S.CLOSED, actor=actor)
+    if delete:
+        request_deletion(patient, actor=actor)
+    notify_person(patient, "record_closed", closed_on=clock.now().date(), deletion_requested=delete)

@@ -24,11 +24,12 @@ from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Digest, DigestEntry, OutboxMessage
 from webapp.models.base import affected
 from webapp.models.outbox import OutboxStatus
-from webapp.services import clock, crypto, letters
+from webapp.services import crypto, letters
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -376,3 +377,13 @@ def send_digests(day: date) -> int:
         db.session.commit()
         sent += 1
     return sent
+
+
+def set_routine_notices(account: Account, choice: str) -> bool:
+    """The person's choice for routine notices: "immediate" or "digest"; False for anything
+    else, which changes nothing."""
+    if choice not in ("immediate", "digest"):
+        return False
+    account.routine_notices = choice
+    db.session.flush()
+    return True

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from webapp.core import clock
 from webapp.core.extensions import db
+from webapp.core.pagination import PAGE_SIZE, Page, paginate
 from webapp.models import (
     Account,
+    Document,
     EntryKind,
     MeasureKind,
     Measurement,
@@ -20,16 +22,10 @@ from webapp.models import (
     Section,
 )
 from webapp.models.document import AuthorKind
-from webapp.services import access, clock, safety
+from webapp.policy import queries
+from webapp.services import safety
 from webapp.services.audit import Action, record_access
-from webapp.ui.labels import severity_label
-
-
-def _sees_masked(actor: Account, patient: Patient) -> bool:
-    if actor.role == Role.PATIENT:
-        return True
-    pro = actor.professional
-    return pro is not None and access.relation(pro, patient).traitant_rights
+from webapp.web.labels import severity_label
 
 
 @dataclass
@@ -45,29 +41,30 @@ class ProfileView:
 
 
 def view(actor: Account, patient: Patient) -> ProfileView:
-    readable = access.readable_sections(actor, patient)
-    result = ProfileView(readable)
-    if not readable:
+    result = ProfileView(queries.readable_sections(actor, patient))
+    if not result.readable:
         return result
-    query = (
-        select(ProfileEntry)
-        .where(
-            ProfileEntry.patient_id == patient.id,
-            ProfileEntry.deleted_at.is_(None),
-            ProfileEntry.section.in_([section.value for section in readable]),
-        )
-        .order_by(ProfileEntry.section, ProfileEntry.start_date.desc(), ProfileEntry.id)
+    query = queries.entries_query(actor, patient).order_by(
+        ProfileEntry.section, ProfileEntry.start_date.desc(), ProfileEntry.id
     )
-    if not _sees_masked(actor, patient):
-        query = query.where(
-            or_(
-                ProfileEntry.masked_from_pros == false(),
-                ProfileEntry.author_account_id == actor.id,
-            )
-        )
     for row in db.session.scalars(query):
         result.entries.setdefault(Section(row.section), []).append(row)
     return result
+
+
+def directive_documents(actor: Account, patient: Patient) -> list[Document]:
+    """Advance directives the actor may see, to link from the profile: never the title of a
+    masked or held document."""
+    query = (
+        queries.documents_query(actor, patient)
+        .where(Document.type_code == DIRECTIVES_TYPE)
+        .order_by(Document.care_date.desc())
+        .limit(20)
+    )
+    return list(db.session.scalars(query))
+
+
+DIRECTIVES_TYPE = "42348-3"
 
 
 @dataclass(frozen=True)
@@ -297,23 +294,6 @@ def update_measurement(
     return row
 
 
-def _measurements_query(
-    actor: Account, patient: Patient, kind: MeasureKind | None = None
-) -> Select[Measurement] | None:
-    if Section.MEASUREMENTS not in access.readable_sections(actor, patient):
-        return None
-    query = select(Measurement).where(
-        Measurement.patient_id == patient.id, Measurement.deleted_at.is_(None)
-    )
-    if kind is not None:
-        query = query.where(Measurement.kind == kind.value)
-    if not _sees_masked(actor, patient):
-        query = query.where(
-            or_(Measurement.masked_from_pros == false(), Measurement.author_account_id == actor.id)
-        )
-    return query
-
-
 CHART_DAYS = 730  # the charts show two years
 CHART_MAX = 1000
 
@@ -323,9 +303,7 @@ def measurements(
 ) -> list[Measurement]:
     """The measurements of the last two years the actor may read, oldest first, for the
     charts (one query, at most CHART_MAX rows whatever the record holds)."""
-    query = _measurements_query(actor, patient, kind)
-    if query is None:
-        return []
+    query = queries.measurements_query(actor, patient, kind)
     since = clock.to_paris(clock.now()).date() - timedelta(days=CHART_DAYS)
     newest = (
         query.where(Measurement.measured_on >= since)
@@ -336,28 +314,22 @@ def measurements(
 
 
 def measurement_page(
-    actor: Account, patient: Patient, *, page: int, size: int
-) -> tuple[list[Measurement], int]:
+    actor: Account, patient: Patient, *, page: int, size: int = PAGE_SIZE
+) -> Page[Measurement]:
     """One page of the measurements, newest first, and how many there are in all."""
-    query = _measurements_query(actor, patient)
-    if query is None:
-        return [], 0
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        query.order_by(Measurement.measured_on.desc(), Measurement.id.desc())
-        .offset((page - 1) * size)
-        .limit(size)
-    ).all()
-    return list(rows), int(total)
+    query = queries.measurements_query(actor, patient).order_by(
+        Measurement.measured_on.desc(), Measurement.id.desc()
+    )
+    return paginate(query, page, size=size)
 
 
 def latest_measurements(actor: Account, patient: Patient) -> dict[str, Measurement]:
     """The latest measurement of each kind (one small query per kind)."""
     latest: dict[str, Measurement] = {}
+    if Section.MEASUREMENTS not in queries.readable_sections(actor, patient):
+        return latest
     for kind in MeasureKind:
-        query = _measurements_query(actor, patient, kind)
-        if query is None:
-            return {}
+        query = queries.measurements_query(actor, patient, kind)
         row = db.session.scalar(
             query.order_by(Measurement.measured_on.desc(), Measurement.id.desc()).limit(1)
         )

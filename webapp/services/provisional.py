@@ -13,10 +13,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, select, update
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Beneficiary, Patient, ProvisionalCode
 from webapp.models.base import affected
-from webapp.services import clock, crypto
+from webapp.services import crypto
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 LENGTH = 12

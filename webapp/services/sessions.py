@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from user_agents import parse as parse_user_agent
 
+from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Role, UserSession
 from webapp.models.account import AccountState
 from webapp.models.base import affected
-from webapp.services import clock, crypto
+from webapp.services import crypto
 
 COOKIE = "carnet_sid"
 

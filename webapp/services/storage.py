@@ -5,6 +5,7 @@ to 64 KiB a 4-byte big-endian length and its AES-256-GCM ciphertext. A chunk's n
 nonce XOR its index; its associated data binds the blob id, the index and a final flag, so that
 truncating, reordering or swapping chunks between blobs fails on read. Each blob has its own
 data key, wrapped by the master key; the wrapped key and the key id live in the database row.
+The folder itself (which files are blobs, deleting them, the sweep) is `blob_files`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import base64
 import hashlib
 import itertools
 import os
-import re
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +24,13 @@ from typing import BinaryIO, Final, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from webapp.services import clock, crypto, filetypes
+from webapp.services import crypto, filetypes
+from webapp.services.blob_files import TEMP_PREFIX, blob_path
+from webapp.services.blob_files import all_blob_ids as all_blob_ids
+from webapp.services.blob_files import blob_folder as blob_folder
+from webapp.services.blob_files import delete as delete
+from webapp.services.blob_files import exists as exists
+from webapp.services.blob_files import sweep as sweep
 
 CHUNK_BYTES: Final = 64 * 1024
 MAGIC: Final = b"CRNB"
@@ -35,8 +41,6 @@ _DATA_KEY_BYTES: Final = 32
 _LENGTH_BYTES: Final = 4
 _HEADER_BYTES: Final = len(MAGIC) + 1 + _NONCE_BYTES
 _WRAPPED_KEY_BYTES: Final = _NONCE_BYTES + _DATA_KEY_BYTES + _TAG_BYTES
-_TEMP_PREFIX: Final = ".tmp-"
-_BLOB_ID: Final = re.compile(r"[0-9a-f]{32}")
 
 
 class StorageError(ValueError):
@@ -87,10 +91,6 @@ class StoredBlob:
     media_type: str
 
 
-def blob_folder() -> Path:
-    return crypto.settings().instance_path / "blobs"
-
-
 def store(stream: Readable, *, max_bytes: int) -> StoredBlob:
     """Encrypt `stream` into a new blob, atomically; nothing stays on disk if this raises."""
     if max_bytes < 1:
@@ -103,7 +103,7 @@ def store(stream: Readable, *, max_bytes: int) -> StoredBlob:
     folder = _ensure_folder()
     blob_id = secrets.token_hex(16)
     data_key = AESGCM.generate_key(bit_length=256)
-    fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=folder)  # mode 0600
+    fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)  # mode 0600
     temp, final_path = Path(temp_name), folder / blob_id
     try:
         with os.fdopen(fd, "wb") as out:
@@ -134,7 +134,7 @@ def read(blob_id: str, key_id: str, wrapped_key: bytes) -> Iterator[bytes]:
     still answer an error); later chunks raise `BlobCorrupted` while streaming. The iterator
     needs no application context: it can be a Flask streaming response body as it is.
     """
-    path = _blob_path(blob_id)
+    path = blob_path(blob_id)
     if path is None:
         raise BlobMissing(blob_id)
     aead = AESGCM(_unwrap(blob_id, key_id, wrapped_key))
@@ -148,45 +148,32 @@ def read(blob_id: str, key_id: str, wrapped_key: bytes) -> Iterator[bytes]:
     return _stream(path, offset, cursor, first, final)
 
 
-def delete(blob_id: str) -> None:
-    path = _blob_path(blob_id)
-    if path is not None:
-        path.unlink(missing_ok=True)
+@dataclass(frozen=True)
+class SealedText:
+    """A short text (a message) sealed like a blob: its own data key, wrapped by the master
+    key, so that `flask keys rotate` and a lost database both treat it as a document."""
+
+    key_id: str
+    wrapped_key: bytes
+    sealed: bytes
 
 
-def exists(blob_id: str) -> bool:
-    path = _blob_path(blob_id)
-    return path is not None and path.is_file()
+def seal_text(label: str, text: str) -> SealedText:
+    """`label` names the row the text belongs to (bound into the encryption)."""
+    data_key = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = nonce + AESGCM(data_key).encrypt(nonce, text.encode(), label.encode())
+    master_key = crypto.settings().master_key
+    return SealedText(key_id_for(master_key), _wrap(master_key, label, data_key), sealed)
 
 
-def all_blob_ids() -> set[str]:
-    folder = blob_folder()
-    if not folder.is_dir():
-        return set()
-    with os.scandir(folder) as entries:
-        return {entry.name for entry in entries if _is_blob_entry(entry)}
-
-
-def sweep(known: set[str], *, older_than_seconds: int = 3600) -> list[str]:
-    """Remove blobs absent from `known`, and temporary files, older than the grace period.
-
-    The grace period spares a blob written just before its row commits. Returns the ids of
-    the removed blobs (removed temporary files are not listed).
-    """
-    folder = blob_folder()
-    if not folder.is_dir():
-        return []
-    cutoff = clock.now().timestamp() - older_than_seconds
-    removed: list[str] = []
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            orphan = _is_blob_entry(entry) and entry.name not in known
-            temporary = entry.name.startswith(_TEMP_PREFIX) and entry.is_file(follow_symlinks=False)
-            if (orphan or temporary) and _modified_before(entry, cutoff):
-                Path(entry.path).unlink(missing_ok=True)
-                if orphan:
-                    removed.append(entry.name)
-    return sorted(removed)
+def open_text(label: str, key_id: str, wrapped_key: bytes, sealed: bytes) -> str:
+    data_key = _unwrap(label, key_id, wrapped_key)
+    nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+    try:
+        return AESGCM(data_key).decrypt(nonce, body, label.encode()).decode()
+    except InvalidTag as exc:
+        raise BlobCorrupted(f"{label}: the text does not open") from exc
 
 
 def key_id_for(master_key: bytes) -> str:
@@ -395,21 +382,3 @@ def _write_key_file(path: Path, key: bytes) -> None:
         Path(temp_name).unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
-
-
-def _blob_path(blob_id: str) -> Path | None:
-    """The file of a well-formed id; None for anything else (no path ever leaves the folder)."""
-    if _BLOB_ID.fullmatch(blob_id) is None:
-        return None
-    return blob_folder() / blob_id
-
-
-def _is_blob_entry(entry: os.DirEntry[str]) -> bool:
-    return _BLOB_ID.fullmatch(entry.name) is not None and entry.is_file(follow_symlinks=False)
-
-
-def _modified_before(entry: os.DirEntry[str], cutoff: float) -> bool:
-    try:
-        return entry.stat(follow_symlinks=False).st_mtime <= cutoff
-    except FileNotFoundError:  # renamed by a store, or deleted, since the listing
-        return False

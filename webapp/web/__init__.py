@@ -1,1 +1,2 @@
-"""What pages share: htmx, filters, labels, paging, form fields, uploads, error pages."""
+"""The request layer every page shares: sign-in guards and hooks, htmx, filters, labels,
+paging, form fields, uploads, error pages."""

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, g, redirect, request, url_for
+from flask import Flask, Request, current_app, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.core.extensions import login_manager
-from webapp.core.security import safe_next
 from webapp.models import Account
 from webapp.services import sessions
-from webapp.ui import htmx
+from webapp.web import htmx
+from webapp.web.security import safe_next
 
 
 def install(app: Flask) -> None:
@@ -28,7 +28,6 @@ def _load_from_cookie(req: Request) -> Account | None:
 
 
 def _require_sign_in() -> ResponseReturnValue | None:
-    from flask import current_app
 
     if request.endpoint is None or request.endpoint == "static":
         return None

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.core.extensions import db
-from webapp.ui import htmx
+from webapp.web import htmx
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,13 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     allowed = getattr(error, "valid_methods", None)
     headers = {"Allow": ", ".join(allowed)} if allowed else {}
     if code in (403, 404) and htmx.is_request():
-        # htmx does not swap an error into the page: reload it instead, so that a page left
-        # open after an access was withdrawn is refused at its next click (SPEC §4.2).
-        headers["HX-Refresh"] = "true"
+        # htmx does not swap an error into the page. A followed link loads the address asked
+        # for, whose refusal page then shows; anything else reloads the page, so that a page
+        # left open after an access was withdrawn is refused at its next click (SPEC §4.2).
+        if htmx.is_boosted_get():
+            headers["HX-Redirect"] = request.full_path.rstrip("?")
+        else:
+            headers["HX-Refresh"] = "true"
     return _render(code, *MESSAGES[code], headers=headers or None)
 
 

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import phonenumbers
+from babel.numbers import format_decimal
 from flask import Flask
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale, ngettext
 
-from webapp.ui import labels
+from webapp.core import clock
+from webapp.models import Document
+from webapp.policy import relations
+from webapp.services import emergency, messages
+from webapp.services.emergency import REASONS
+from webapp.web import labels
+from webapp.web.labels import ORGAN_CHOICES
+from webapp.web.security import current_account_or_none
 
 
 def install(app: Flask) -> None:
@@ -25,6 +34,7 @@ def install(app: Flask) -> None:
     app.add_template_filter(_size, "size")
     app.add_template_filter(_time_left, "time_left")
     app.add_template_global(_open_emergency, "open_emergency")
+    app.add_template_global(_unread_messages, "unread_messages")
     app.add_template_global(_is_held, "is_held")
     app.add_template_global(_emergency_reason, "emergency_reason")
     app.add_template_global(_number, "number")
@@ -34,7 +44,6 @@ def install(app: Flask) -> None:
 
 def _phone(value: str) -> str:
     """A stored phone number (E.164) written as people read it: 06 12 34 56 78 in France."""
-    import phonenumbers
 
     try:
         number = phonenumbers.parse(value, "FR")
@@ -49,7 +58,6 @@ def _phone(value: str) -> str:
 
 
 def _organ_label(code: str) -> str:
-    from webapp.blueprints.profile.forms import ORGAN_CHOICES
 
     for choice in ORGAN_CHOICES:
         if choice.value == code:
@@ -59,39 +67,35 @@ def _organ_label(code: str) -> str:
 
 def _number(value: float) -> str:
     """A measured value the way people read it in their language: 64,5 in French."""
-    from babel.numbers import format_decimal
-    from flask_babel import get_locale
 
     return str(format_decimal(round(value, 2), locale=str(get_locale() or "fr")))
 
 
 def _emergency_reason(code: str) -> str:
-    from webapp.services.emergency import REASONS
 
     label = REASONS.get(code)
     return str(label) if label is not None else code
 
 
 def _is_held(doc: object) -> bool:
-    from webapp.models import Document
-    from webapp.services import access
 
-    return isinstance(doc, Document) and access.is_held(doc)
+    return isinstance(doc, Document) and relations.is_held(doc)
+
+
+def _unread_messages() -> int:
+    """Messages waiting for the signed-in person, for the badge in the menu (one query)."""
+    account = current_account_or_none()
+    return messages.unread_count(account) if account is not None else 0
 
 
 def _open_emergency() -> object:
     """The signed-in professional's emergency window open now, for the red banner."""
-    from webapp.core.security import current_account_or_none
-    from webapp.services import emergency
 
     account = current_account_or_none()
     return emergency.open_for(account) if account is not None else None
 
 
 def _time_left(until: datetime) -> str:
-    from flask_babel import ngettext
-
-    from webapp.services import clock
 
     minutes = max(int((until - clock.now()).total_seconds() // 60), 0)
     hours, rest = divmod(minutes, 60)
@@ -121,7 +125,6 @@ def _size(value: int) -> str:
 
 
 def _is_french() -> bool:
-    from flask_babel import get_locale
 
     locale = get_locale()
     return locale is None or locale.language == "fr"

@@ -23,3 +23,13 @@ def redirect(url: str, status: int = 200) -> Response:
 def add_vary(response: Response) -> Response:
     response.vary.add("HX-Request")
     return response
+
+
+def target_is(element_id: str) -> bool:
+    """An htmx request aimed at this element: the page answers with that fragment only."""
+    return is_request() and request.headers.get("HX-Target") == element_id
+
+
+def is_boosted_get() -> bool:
+    """A link followed by hx-boost (a GET for a whole page), not a fragment's request."""
+    return is_request() and request.method == "GET" and request.headers.get("HX-Boosted") == "true"

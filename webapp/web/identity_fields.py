@@ -11,7 +11,7 @@ from stdnum.fr import nir as nir_number
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, ValidationError
 
-from webapp.services import clock
+from webapp.core import clock
 
 
 def compact_nir(value: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice  # type: ignore[attr-defined]
 
 from webapp.models.document import Category
+from webapp.services import catalogue
 from webapp.services.audit import Action, ActorKind
 
 ACTION_LABELS = {
@@ -27,6 +30,13 @@ ACTION_LABELS = {
     Action.DOCUMENT_UNMASKED: _l("Document de nouveau visible des professionnels"),
     Action.DOCUMENT_DELETED: _l("Document supprimé"),
     Action.DOCUMENT_REFUSED: _l("Accès à un document refusé"),
+    Action.MESSAGE_SENT: _l("Message envoyé"),
+    Action.CONVERSATION_READ: _l("Conversation lue"),
+    Action.CONVERSATION_CLOSED: _l("Conversation close"),
+    Action.CONVERSATION_ARCHIVED: _l("Conversation archivée"),
+    Action.CONVERSATION_UNARCHIVED: _l("Conversation sortie des archives"),
+    Action.CONVERSATION_REFUSED: _l("Accès à une conversation refusé"),
+    Action.ATTACHMENT_SAVED: _l("Pièce jointe enregistrée dans les documents"),
     Action.RECORD_PENDING: _l("Code provisoire envoyé : dossier en attente d'ouverture"),
     Action.RECORD_OPENED: _l("Dossier ouvert"),
     Action.RECORD_REOPENED: _l("Dossier rouvert"),
@@ -109,7 +119,6 @@ def category_label(code: str) -> str:
 
 
 def _english() -> bool:
-    from flask_babel import get_locale
 
     locale = get_locale()
     return locale is not None and locale.language == "en"
@@ -117,7 +126,6 @@ def _english() -> bool:
 
 def specialty_label(code: str) -> str:
     """Professions and specialties are reference data (webapp/data), labelled in both languages."""
-    from webapp.services import catalogue
 
     found = catalogue.current().specialties.get(code)
     if found is None:
@@ -136,7 +144,6 @@ def actor_label(code: str) -> str:
 
 
 def profession_label(code: str) -> str:
-    from webapp.services import catalogue
 
     found = catalogue.current().professions.get(code)
     if found is None:
@@ -162,7 +169,6 @@ def record_state_label(code: str | None) -> str:
 
 def type_label(code: str) -> str:
     """A document type of the value set, in the visitor's language."""
-    from webapp.services import catalogue
 
     found = catalogue.current().types.get(code)
     if found is None:
@@ -180,3 +186,12 @@ SEVERITY_LABELS = {
 def severity_label(code: str) -> str:
     label = SEVERITY_LABELS.get(code)
     return str(label) if label is not None else code
+
+
+# The answers to "don d'organes", as the form offers them and the pages show them.
+ORGAN_CHOICES = [
+    SelectChoice("favorable", _l("Favorable au don de mes organes et tissus")),
+    SelectChoice("partial", _l("Favorable, avec des restrictions")),
+    SelectChoice("refusal", _l("Opposé(e) au don (inscrit(e) au registre national des refus)")),
+    SelectChoice("undecided", _l("Je n'ai pas encore décidé")),
+]

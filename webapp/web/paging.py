@@ -1,4 +1,5 @@
-"""Page numbers from the query string, within bounds whatever is typed."""
+"""The page number a list is asked for, from the query string, within bounds whatever is
+typed (the rows of a page: core.pagination)."""
 
 from __future__ import annotations
 

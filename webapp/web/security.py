@@ -14,7 +14,7 @@ from flask_login import current_user
 from webapp.models import Account, UserSession
 from webapp.services import sessions
 from webapp.services.auth import Device
-from webapp.ui import htmx
+from webapp.web import htmx
 
 P = ParamSpec("P")
 R = TypeVar("R")

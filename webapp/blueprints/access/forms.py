@@ -15,7 +15,7 @@ from wtforms import (  # type: ignore[attr-defined]
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from webapp.ui.labels import ACTION_LABELS, ACTOR_LABELS
+from webapp.web.labels import ACTION_LABELS, ACTOR_LABELS
 
 
 def _plausible(field: DateField) -> None:

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import csv
-import io
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
 from wtforms import Field, SelectChoice  # type: ignore[attr-defined]
 
 from webapp.blueprints.access import bp
@@ -19,108 +16,56 @@ from webapp.blueprints.access.forms import (
     GrantForm,
     HistoryFilterForm,
 )
+from webapp.core import clock
 from webapp.core.extensions import db
-from webapp.core.security import current_account, require_recent_auth
-from webapp.models import AccessEvent, Account, Patient, Professional
-from webapp.services import access, authorisations, catalogue, clock, directory
-from webapp.services.access import Permission
-from webapp.services.audit import Action, record_access
-from webapp.ui import htmx
-from webapp.ui.labels import category_label, profession_label
-from webapp.ui.paging import requested_page
-
-PAGE_SIZE = 25
+from webapp.models import Account, Patient, Professional
+from webapp.policy import Permission, loaders
+from webapp.services import authorisations, catalogue, directory, history
+from webapp.web import htmx
+from webapp.web.labels import category_label, profession_label
+from webapp.web.paging import requested_page
+from webapp.web.security import current_account, require_recent_auth
 
 
-def _cell(value: str) -> str:
-    """Keep spreadsheet programs from reading a name as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _filtered_query(form: HistoryFilterForm) -> tuple[Select[AccessEvent], Patient]:
-    account = current_account()
-    patient = access.own_patient(account)
-    valid = form.validate()
-    since = until = None
-    if valid and form.since.data:
-        since = datetime.combine(form.since.data, time.min, clock.PARIS)
-    if valid and form.until.data:
-        until = datetime.combine(form.until.data + timedelta(days=1), time.min, clock.PARIS)
-    return access.history_query(
-        account,
-        patient,
-        actor_kind=(form.actor.data or None) if valid else None,
-        action=(form.action.data or None) if valid else None,
-        since=since,
-        until=until,
-    ), patient
-
-
-@bp.get("/history")
-def history() -> ResponseReturnValue:
-    form = HistoryFilterForm(request.args)
-    query, _patient = _filtered_query(form)
-    page = requested_page()
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    events = db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    pages = max((int(total or 0) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    template = "access/_history_results.html" if _is_filter_swap() else "access/history.html"
-    return render_template(
-        template,
-        form=form,
-        events=events,
-        page=page,
-        pages=pages,
-        total=total,
-        args=args,
+def _filters(form: HistoryFilterForm) -> history.Filters:
+    """The filters typed in the query string; none at all when one of them is wrong."""
+    if not form.validate():
+        return history.Filters()
+    return history.Filters(
+        actor_kind=form.actor.data or None,
+        action=form.action.data or None,
+        since=form.since.data,
+        until=form.until.data,
     )
 
 
-def _is_filter_swap() -> bool:
-    return htmx.is_request() and request.headers.get("HX-Target") == "history-results"
+@bp.get("/history", endpoint="history")  # the module `history` is the service
+def history_page() -> ResponseReturnValue:
+    account = current_account()
+    patient = loaders.own_patient(account)
+    form = HistoryFilterForm(request.args)
+    listing = history.page_of(account, patient, _filters(form), requested_page())
+    partial = htmx.target_is("history-results")
+    return render_template(
+        "access/_history_results.html" if partial else "access/history.html",
+        form=form,
+        events=listing.items,
+        page=listing.number,
+        pages=listing.pages,
+        total=listing.total,
+        args={k: v for k, v in request.args.items() if k != "page" and v},
+    )
 
 
 @bp.get("/history.csv")
 @require_recent_auth
 def history_csv() -> ResponseReturnValue:
-    form = HistoryFilterForm(request.args)
-    query, patient = _filtered_query(form)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "date",
-            "actor_kind",
-            "actor",
-            "profession",
-            "structure",
-            "action",
-            "mode",
-            "allowed",
-            "reason",
-            "detail",
-        ]
-    )
-    for event in db.session.scalars(query.execution_options(yield_per=500)):
-        writer.writerow(
-            [
-                clock.to_paris(event.occurred_at).isoformat(timespec="seconds"),
-                event.actor_kind,
-                _cell(event.actor_label),
-                _cell(event.actor_profession),
-                _cell(event.actor_structure),
-                event.action,
-                event.mode,
-                "yes" if event.allowed else "no",
-                event.reason,
-                _cell(event.detail),
-            ]
-        )
-    record_access(patient, current_account(), Action.HISTORY_EXPORTED)
+    account = current_account()
+    patient = loaders.own_patient(account)
+    text = history.export_csv(account, patient, _filters(HistoryFilterForm(request.args)))
     db.session.commit()
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        "\ufeff" + text,
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="historique-carnet.csv"'},
     )
@@ -131,11 +76,17 @@ def history_csv() -> ResponseReturnValue:
 CHANGES = ("revoke", "block", "unblock", "traitant", "give_rights", "remove_rights")
 
 
+def _managed_record(account: Account) -> Patient:
+    """The actor's own record, when she may decide who reaches it."""
+    patient = loaders.own_patient(account)
+    loaders.require(account, Permission.ACCESS_MANAGE, patient)
+    return patient
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     account = current_account()
-    patient = access.own_patient(account)
-    access.require(account, Permission.ACCESS_MANAGE, patient)
+    patient = _managed_record(account)
     return render_template(
         "access/index.html",
         patient=patient,
@@ -155,9 +106,7 @@ def _search_form() -> DirectorySearchForm:
 
 @bp.get("/find")
 def find() -> ResponseReturnValue:
-    account = current_account()
-    patient = access.own_patient(account)
-    access.require(account, Permission.ACCESS_MANAGE, patient)
+    _managed_record(current_account())
     form = _search_form()
     results: list[Professional] = []
     searched = bool(form.q.data or form.profession.data or form.city.data)
@@ -167,7 +116,7 @@ def find() -> ResponseReturnValue:
             profession=form.profession.data or None,
             city=form.city.data or None,
         )
-    partial = htmx.is_request() and request.headers.get("HX-Target") == "directory-results"
+    partial = htmx.target_is("directory-results")
     return render_template(
         "access/_directory_results.html" if partial else "access/find.html",
         search=form,
@@ -177,7 +126,7 @@ def find() -> ResponseReturnValue:
 
 
 def _professional(professional_id: int) -> Professional:
-    pro = db.session.get(Professional, professional_id)
+    pro = authorisations.find_professional(professional_id)
     if pro is None:
         abort(404)
     return pro
@@ -187,38 +136,18 @@ def _professional(professional_id: int) -> Professional:
 @require_recent_auth
 def grant(professional_id: int) -> ResponseReturnValue:
     account = current_account()
-    patient = access.own_patient(account)
-    access.require(account, Permission.ACCESS_MANAGE, patient)
+    patient = _managed_record(account)
     pro = _professional(professional_id)
     form = GrantForm()
     needs_express = catalogue.current().needs_express_grant(pro.specialty)
     if request.method == "GET":
-        form.duration.data = "until" if authorisations.default_until(pro) else "permanent"
-        default = authorisations.default_until(pro)
-        form.until.data = clock.to_paris(default).date() if default else None
-    elif form.validate_on_submit():
-        until = None
-        if form.duration.data == "until" and form.until.data is not None:
-            until = datetime.combine(form.until.data, time.min, clock.PARIS)
-        try:
-            if needs_express and not form.express.data:
-                raise authorisations.AuthorisationError("express_needed")
-            authorisations.grant(patient, pro, actor=account, until=until, express=needs_express)
-            db.session.commit()
-        except authorisations.AuthorisationError as problem:
-            db.session.rollback()
-            target: Field = form.until
-            if problem.code == "express_needed":
-                target = form.express
-            elif problem.code == "blocked":
-                target = form.duration
-            target.errors = [*target.errors, _problem(problem.code)]
-        else:
-            flash(
-                _("%(name)s peut maintenant consulter votre dossier.", name=pro.display_name),
-                "success",
-            )
-            return redirect(url_for("access.index"), 303)
+        _propose_duration(form, pro)
+    elif form.validate_on_submit() and _granted(form, patient, pro, account, needs_express):
+        flash(
+            _("%(name)s peut maintenant consulter votre dossier.", name=pro.display_name),
+            "success",
+        )
+        return redirect(url_for("access.index"), 303)
     status = 422 if request.method == "POST" else 200
     return render_template(
         "access/grant.html",
@@ -227,6 +156,37 @@ def grant(professional_id: int) -> ResponseReturnValue:
         needs_express=needs_express,
         sees=_what_they_see(pro),
     ), status
+
+
+def _propose_duration(form: GrantForm, pro: Professional) -> None:
+    """A pharmacist, say, is let in for a few days unless the patient says otherwise."""
+    default = authorisations.default_until(pro)
+    form.duration.data = "until" if default else "permanent"
+    form.until.data = clock.to_paris(default).date() if default else None
+
+
+def _granted(
+    form: GrantForm, patient: Patient, pro: Professional, account: Account, needs_express: bool
+) -> bool:
+    """Grant as the form asks and commit; False with the problem shown on its field."""
+    until = None
+    if form.duration.data == "until" and form.until.data is not None:
+        until = datetime.combine(form.until.data, time.min, clock.PARIS)
+    try:
+        if needs_express and not form.express.data:
+            raise authorisations.AuthorisationError("express_needed")
+        authorisations.grant(patient, pro, actor=account, until=until, express=needs_express)
+        db.session.commit()
+    except authorisations.AuthorisationError as problem:
+        db.session.rollback()
+        target: Field = form.until
+        if problem.code == "express_needed":
+            target = form.express
+        elif problem.code == "blocked":
+            target = form.duration
+        target.errors = [*target.errors, _problem(problem.code)]
+        return False
+    return True
 
 
 def _what_they_see(pro: Professional) -> list[str]:
@@ -262,8 +222,7 @@ def _problem(code: str) -> str:
 @require_recent_auth
 def change(professional_id: int, change: str) -> ResponseReturnValue:
     account = current_account()
-    patient = access.own_patient(account)
-    access.require(account, Permission.ACCESS_MANAGE, patient)
+    patient = _managed_record(account)
     pro = _professional(professional_id)
     form = ConfirmForm()
     if form.validate_on_submit():
@@ -308,8 +267,7 @@ def _apply(change: str, patient: Patient, pro: Professional, account: Account) -
 @require_recent_auth
 def emergency_settings() -> ResponseReturnValue:
     account = current_account()
-    patient = access.own_patient(account)
-    access.require(account, Permission.ACCESS_MANAGE, patient)
+    patient = _managed_record(account)
     form = EmergencySettingsForm()
     if request.method == "GET":
         form.emergency.data = "oppose" if patient.oppose_emergency_access else "allow"

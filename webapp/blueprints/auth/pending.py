@@ -13,10 +13,9 @@ from enum import StrEnum
 
 from flask import session
 
-from webapp.core.extensions import db
+from webapp.core import clock
 from webapp.models import Account, ActivationToken
-from webapp.models.account import AccountState
-from webapp.services import clock, codes
+from webapp.services import accounts, auth, codes
 
 LIFETIME_SECONDS = 600
 KEY = "pending_sign_in"
@@ -65,11 +64,10 @@ def load() -> tuple[Pending, Account] | None:
     if clock.now().timestamp() - pending.started > LIFETIME_SECONDS:
         end()
         return None
-    account = db.session.get(Account, pending.account_id)
-    expected = (
-        AccountState.PENDING_ACTIVATION if pending.purpose == Purpose.ENROL else AccountState.ACTIVE
+    account = auth.account_for_pending(
+        pending.account_id, enrolling=pending.purpose == Purpose.ENROL
     )
-    if account is None or account.state != expected:
+    if account is None:
         end()
         return None
     return pending, account
@@ -98,13 +96,11 @@ def hold_activation(activation_id: int) -> None:
     session[ACTIVATION_KEY] = {"id": activation_id, "at": clock.now().timestamp()}
 
 
-def held_activation() -> ActivationToken | None:
+def held_activation() -> tuple[ActivationToken, Account] | None:
+    """The activation link opened in this browser within the hour, and its account."""
     raw = session.get(ACTIVATION_KEY)
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
         return None
     if clock.now().timestamp() - float(raw.get("at", 0)) > 3600:
         return None
-    found = db.session.get(ActivationToken, raw["id"])
-    if found is None or found.used_at is not None or found.expires_at <= clock.now():
-        return None
-    return found
+    return accounts.usable_activation(raw["id"])

@@ -8,9 +8,13 @@ from werkzeug.wrappers import Response
 
 from webapp.blueprints.auth import bp, pending
 from webapp.blueprints.auth.forms import CodeForm, LoginForm, NewPasswordForm, ReauthForm
-from webapp.blueprints.auth.pending import Purpose
+from webapp.blueprints.auth.pending import Pending, Purpose
 from webapp.core.extensions import db, limiter
-from webapp.core.security import (
+from webapp.models import Account, ActivationToken
+from webapp.policy import Permission, loaders
+from webapp.services import accounts, auth, codes, sessions
+from webapp.services.crypto import settings
+from webapp.web.security import (
     current_account,
     current_account_or_none,
     current_session,
@@ -19,11 +23,6 @@ from webapp.core.security import (
     request_device,
     safe_next,
 )
-from webapp.models import Account
-from webapp.models.account import Role
-from webapp.services import accounts, auth, codes, sessions
-from webapp.services.audit import Action, record_access
-from webapp.services.crypto import settings
 
 
 def _identifier_key() -> str:
@@ -36,10 +35,11 @@ def _pending_key() -> str:
 
 
 def _home_for(account: Account) -> str:
-    return {
-        Role.PROFESSIONAL: url_for("pro.home"),
-        Role.AGENT: url_for("counter.home"),
-    }.get(Role(account.role), url_for("main.home"))
+    if loaders.can(account, Permission.PRO_WORKSPACE):
+        return url_for("pro.home")
+    if loaders.can(account, Permission.COUNTER_WORKSPACE):
+        return url_for("counter.home")
+    return url_for("main.home")
 
 
 def _set_session_cookie(response: Response, token: str) -> Response:
@@ -98,16 +98,7 @@ def verify() -> ResponseReturnValue:
     if form.validate_on_submit():
         result = auth.check_second_factor(account, form.code.data or "")
         if result != auth.FactorResult.REFUSED:
-            replacing = current_session_or_none() if state.purpose == Purpose.REAUTH else None
-            if replacing is not None and replacing.account_id != account.id:
-                replacing = None
-            token = auth.open_session(account, request_device(), replacing=replacing)
-            db.session.commit()
-            pending.end()
-            if result == auth.FactorResult.RECOVERY:
-                flash(_("Code de secours accepté. Il ne servira plus."), "info")
-            response = redirect(safe_next(state.next, _home_for(account)), 303)
-            return _set_session_cookie(response, token)
+            return _signed_in(state, account, result)
         db.session.commit()
         form.code.errors = [
             _("Ce code n'est pas le bon, ou il a expiré. Vérifiez-le et réessayez.")
@@ -116,6 +107,20 @@ def verify() -> ResponseReturnValue:
     return render_template(
         "auth/verify.html", form=form, state=state, account=account, masked=_masked(account)
     ), status
+
+
+def _signed_in(state: Pending, account: Account, result: auth.FactorResult) -> Response:
+    """The second factor is right: open the session (a step-up replaces the current one)."""
+    replacing = current_session_or_none() if state.purpose == Purpose.REAUTH else None
+    if replacing is not None and replacing.account_id != account.id:
+        replacing = None
+    token = auth.open_session(account, request_device(), replacing=replacing)
+    db.session.commit()
+    pending.end()
+    if result == auth.FactorResult.RECOVERY:
+        flash(_("Code de secours accepté. Il ne servira plus."), "info")
+    response = redirect(safe_next(state.next, _home_for(account)), 303)
+    return _set_session_cookie(response, token)
 
 
 @bp.post("/verify/resend")
@@ -166,25 +171,32 @@ def enrol() -> ResponseReturnValue:
     if form.validate_on_submit():
         recovery = codes.confirm_enrolment(account, secret, form.code.data or "")
         if recovery is not None:
-            try:
-                accounts.complete_activation(activation, account)
-            except accounts.AccountError:
-                db.session.rollback()
-                pending.end()
-                return render_template("auth/activation_invalid.html"), 404
-            token = auth.open_session(account, request_device())
-            db.session.commit()
-            pending.end()
-            response = make_response(
-                render_template("auth/recovery_codes.html", codes=recovery, next_url=state.next)
-            )
-            return _set_session_cookie(response, token)
+            return _activated(state, account, activation, recovery)
         form.code.errors = [_("Ce code ne correspond pas. Saisissez le code affiché maintenant.")]
     uri = codes.provisioning_uri(account, secret)
     status = 422 if request.method == "POST" else 200
     return render_template(
         "auth/enrol.html", form=form, qr=codes.qr_svg(uri), secret=codes.display_secret(secret)
     ), status
+
+
+def _activated(
+    state: Pending, account: Account, activation: ActivationToken, recovery: list[str]
+) -> ResponseReturnValue:
+    """The app is linked: spend the link, open the session, show the recovery codes once."""
+    try:
+        accounts.complete_activation(activation, account)
+    except accounts.AccountError:
+        db.session.rollback()
+        pending.end()
+        return render_template("auth/activation_invalid.html"), 404
+    token = auth.open_session(account, request_device())
+    db.session.commit()
+    pending.end()
+    response = make_response(
+        render_template("auth/recovery_codes.html", codes=recovery, next_url=state.next)
+    )
+    return _set_session_cookie(response, token)
 
 
 @bp.get("/activate/<token>")
@@ -203,10 +215,10 @@ def open_activation_link(token: str) -> ResponseReturnValue:
 @public
 @limiter.limit("10 per minute", methods=["POST"])
 def activate() -> ResponseReturnValue:
-    activation = pending.held_activation()
-    account = db.session.get(Account, activation.account_id) if activation else None
-    if activation is None or account is None:
+    held = pending.held_activation()
+    if held is None:
         return render_template("auth/activation_invalid.html"), 404
+    activation, account = held
     form = NewPasswordForm()
     if form.validate_on_submit() and form.check_policy((account.identifier,)):
         accounts.set_first_password(activation, form.password.data or "")
@@ -245,9 +257,7 @@ def reauth() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     account = current_account_or_none()
     if account is not None:
-        sessions.revoke(current_session())
-        if account.patient is not None:
-            record_access(account.patient, account, Action.SIGN_OUT)
+        auth.sign_out(account, current_session())
         db.session.commit()
     pending.end()
     flash(_("Vous êtes déconnecté. À bientôt."), "success")

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from flask import Response, abort, render_template
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from webapp.blueprints.dev import bp
-from webapp.core.extensions import db
-from webapp.core.security import public
-from webapp.models import OutboxMessage
-from webapp.services import notify
+from webapp.services import notify, outbox_view
 from webapp.services.crypto import settings
-from webapp.ui.paging import requested_page
-
-PAGE = 25
+from webapp.web.paging import requested_page
+from webapp.web.security import public
 
 
 @bp.get("/outbox")
@@ -22,19 +17,13 @@ PAGE = 25
 def outbox() -> ResponseReturnValue:
     if not settings().is_development:
         abort(404)
-    page = requested_page()
-    messages = db.session.scalars(
-        select(OutboxMessage)
-        .order_by(OutboxMessage.id.desc())
-        .offset((page - 1) * PAGE)
-        .limit(PAGE + 1)
-    ).all()
+    listing = outbox_view.outbox_page(requested_page())
     return render_template(
         "dev/outbox.html",
-        messages=[(m, notify.message_text(m)) for m in messages[:PAGE]],
+        messages=[(m, notify.message_text(m)) for m in listing.items],
         wiped=notify.WIPED,
-        page=page,
-        has_next=len(messages) > PAGE,
+        page=listing.number,
+        has_next=listing.number < listing.pages,
     )
 
 
@@ -43,8 +32,8 @@ def outbox() -> ResponseReturnValue:
 def outbox_letter(message_id: int) -> ResponseReturnValue:
     if not settings().is_development:
         abort(404)
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.channel != "letter" or message.body == notify.WIPED:
+    message = outbox_view.printable_letter(message_id)
+    if message is None:
         abort(404)
     return Response(
         notify.letter_pdf(message),

@@ -9,8 +9,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from webapp.services import clock
-from webapp.ui.labels import CATEGORY_LABELS
+from webapp.core import clock
+from webapp.web.labels import CATEGORY_LABELS
 
 
 def _category_choices() -> list[SelectChoice]:

@@ -12,7 +12,7 @@ from wtforms import (  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from webapp.services import contacts, provisional
-from webapp.ui.identity_fields import birth_field, nir_field, serial_field
+from webapp.web.identity_fields import birth_field, nir_field, serial_field
 
 
 def _code_shape(form: object, field: StringField) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from webapp.blueprints.enrolment import bp, state
@@ -21,10 +23,11 @@ from webapp.blueprints.enrolment.forms import (
     OppositionForm,
 )
 from webapp.core.extensions import db, limiter
-from webapp.core.security import public
+from webapp.models import Beneficiary, Patient
 from webapp.models.account import RecordState
 from webapp.services import enrolment, lifecycle, notify, passwords, provisional
-from webapp.ui.identity_fields import nir_problem, serial_problem
+from webapp.web.identity_fields import nir_problem, serial_problem
+from webapp.web.security import public
 
 STEPS = 4
 # Attempts with a code or identity details all answer after the same time, matched or not:
@@ -87,11 +90,10 @@ def check_field() -> ResponseReturnValue:
 @bp.get("/choice")
 @public
 def choice() -> ResponseReturnValue:
-    found = state.current()
-    pair = state.people(found) if found else None
-    if pair is None:
+    progress = state.in_progress()
+    if progress is None:
         return _no_enrolment()
-    patient, beneficiary = pair
+    patient, beneficiary = progress.patient, progress.beneficiary
     return render_template(
         "enrolment/choice.html",
         form=ChoiceForm(),
@@ -106,23 +108,22 @@ def choice() -> ResponseReturnValue:
 @bp.route("/oppose", methods=["GET", "POST"])
 @public
 def oppose() -> ResponseReturnValue:
-    found = state.current()
-    pair = state.people(found) if found else None
-    if found is None or pair is None:
+    progress = state.in_progress()
+    if progress is None:
         return _no_enrolment()
-    patient, beneficiary = pair
+    patient = progress.patient
     if patient.record_state != RecordState.PENDING:
         return redirect(url_for("enrolment.choice"), 303)
     form = OppositionForm()
     if form.validate_on_submit():
         try:
-            enrolment.oppose(int(found["code"]), patient.id)
+            enrolment.oppose(int(progress.found["code"]), patient.id)
         except (enrolment.EnrolmentError, lifecycle.ChangedMeanwhile):
             db.session.rollback()
             return _no_enrolment()
         db.session.commit()
         state.end()
-        session["opposed_by_post"] = not bool(beneficiary.email)
+        session["opposed_by_post"] = not bool(progress.beneficiary.email)
         return redirect(url_for("enrolment.opposed"), 303)
     status = 422 if form.errors else 200
     return render_template("enrolment/oppose.html", form=form), status
@@ -138,49 +139,18 @@ def opposed() -> ResponseReturnValue:
 @public
 @limiter.limit("10 per hour", methods=["POST"])
 def contacts() -> ResponseReturnValue:
-    found = state.current()
-    pair = state.people(found) if found else None
-    if found is None or pair is None:
+    progress = state.in_progress()
+    if progress is None:
         return _no_enrolment()
-    _patient, beneficiary = pair
+    beneficiary = progress.beneficiary
     form = ContactsForm()
     if request.method == "GET":
         form.keep_email.data = "keep" if beneficiary.email else "change"
         form.keep_mobile.data = "keep" if beneficiary.mobile else "change"
     if form.validate_on_submit():
-        email = beneficiary.email if form.keep_email.data == "keep" else (form.email.data or None)
-        mobile = (
-            beneficiary.mobile if form.keep_mobile.data == "keep" else (form.mobile.data or None)
-        )
-        if form.keep_email.data == "change" and not form.email.data and beneficiary.email:
-            form.email.errors = [
-                _("Saisissez la nouvelle adresse, ou gardez celle que nous avons.")
-            ]
-        elif form.keep_mobile.data == "change" and not form.mobile.data and beneficiary.mobile:
-            form.mobile.errors = [_("Saisissez le nouveau numéro, ou gardez celui que nous avons.")]
-        elif not email and not mobile:
-            form.email.errors = [
-                _(
-                    "Indiquez au moins une adresse e-mail ou un portable : "
-                    "vos codes de connexion y arriveront."
-                )
-            ]
-        else:
-            state.update(email=state.seal_text(email or ""), mobile=state.seal_text(mobile or ""))
-            state.update(checks={})
-            changed = False
-            if email and email != beneficiary.email:
-                code = state.new_check("email", email)
-                notify.enqueue_contact(email, "email", "contact_check", sensitive=True, code=code)
-                changed = True
-            if mobile and mobile != beneficiary.mobile:
-                code = state.new_check("sms", mobile)
-                notify.enqueue_contact(mobile, "sms", "contact_check", sensitive=True, code=code)
-                changed = True
-            db.session.commit()
-            state.update(contacts_done=not changed)
-            target = "enrolment.check_contacts" if changed else "enrolment.account"
-            return redirect(url_for(target), 303)
+        chosen = _chosen_contacts(form, beneficiary)
+        if chosen is not None:
+            return _check_new_contacts(beneficiary, *chosen)
     status = 422 if form.errors else 200
     return render_template(
         "enrolment/contacts.html",
@@ -190,6 +160,49 @@ def contacts() -> ResponseReturnValue:
         masked_email=enrolment.mask_email(beneficiary.email),
         masked_mobile=enrolment.mask_mobile(beneficiary.mobile),
     ), status
+
+
+def _chosen_contacts(
+    form: ContactsForm, beneficiary: Beneficiary
+) -> tuple[str | None, str | None] | None:
+    """The e-mail and mobile the person keeps or types; None with the problem on the form."""
+    email = beneficiary.email if form.keep_email.data == "keep" else (form.email.data or None)
+    mobile = beneficiary.mobile if form.keep_mobile.data == "keep" else (form.mobile.data or None)
+    if form.keep_email.data == "change" and not form.email.data and beneficiary.email:
+        form.email.errors = [_("Saisissez la nouvelle adresse, ou gardez celle que nous avons.")]
+    elif form.keep_mobile.data == "change" and not form.mobile.data and beneficiary.mobile:
+        form.mobile.errors = [_("Saisissez le nouveau numéro, ou gardez celui que nous avons.")]
+    elif not email and not mobile:
+        form.email.errors = [
+            _(
+                "Indiquez au moins une adresse e-mail ou un portable : "
+                "vos codes de connexion y arriveront."
+            )
+        ]
+    else:
+        return email, mobile
+    return None
+
+
+def _check_new_contacts(
+    beneficiary: Beneficiary, email: str | None, mobile: str | None
+) -> ResponseReturnValue:
+    """Keep the chosen contacts in the steps, and send a code to each new one."""
+    state.update(email=state.seal_text(email or ""), mobile=state.seal_text(mobile or ""))
+    state.update(checks={})
+    changed = False
+    for kind, address, on_file in (
+        ("email", email, beneficiary.email),
+        ("sms", mobile, beneficiary.mobile),
+    ):
+        if address and address != on_file:
+            code = state.new_check(kind, address)
+            notify.enqueue_contact(address, kind, "contact_check", sensitive=True, code=code)
+            changed = True
+    db.session.commit()
+    state.update(contacts_done=not changed)
+    target = "enrolment.check_contacts" if changed else "enrolment.account"
+    return redirect(url_for(target), 303)
 
 
 @bp.route("/contacts/check", methods=["GET", "POST"])
@@ -204,15 +217,7 @@ def check_contacts() -> ResponseReturnValue:
         return redirect(url_for("enrolment.account"), 303)
     form = ContactCheckForm()
     if form.validate_on_submit():
-        typed = {"email": form.email_code.data or "", "sms": form.mobile_code.data or ""}
-        for kind in list(pending):
-            if state.try_check(kind, typed[kind]) is None:
-                # Counted in the database too: replaying an older cookie gains no tries.
-                provisional.spend_try(int(found["code"]))
-                target = form.email_code if kind == "email" else form.mobile_code
-                target.errors = [
-                    _("Ce code ne correspond pas ou a expiré. Vérifiez le message reçu.")
-                ]
+        _try_checks(form, pending, code_id=int(found["code"]))
         db.session.commit()
         if not form.errors:
             state.update(contacts_done=True)
@@ -223,49 +228,33 @@ def check_contacts() -> ResponseReturnValue:
     ), status
 
 
+def _try_checks(form: ContactCheckForm, pending: dict[str, Any], *, code_id: int) -> None:
+    """Each code typed against its check; a wrong one costs a try and shows on its field."""
+    typed = {"email": form.email_code.data or "", "sms": form.mobile_code.data or ""}
+    for kind in list(pending):
+        if state.try_check(kind, typed[kind]) is None:
+            # Counted in the database too: replaying an older cookie gains no tries.
+            provisional.spend_try(code_id)
+            target = form.email_code if kind == "email" else form.mobile_code
+            target.errors = [_("Ce code ne correspond pas ou a expiré. Vérifiez le message reçu.")]
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @public
 def account() -> ResponseReturnValue:
-    found = state.current()
-    pair = state.people(found) if found else None
-    if found is None or pair is None:
+    progress = state.in_progress()
+    if progress is None:
         return _no_enrolment()
+    found = progress.found
     if not found.get("contacts_done") or state.pending_checks():
         return redirect(url_for("enrolment.contacts"), 303)
-    patient, beneficiary = pair
     email = state.open_text(found.get("email")) or None
     mobile = state.open_text(found.get("mobile")) or None
     form = AccountForm()
-    if request.method == "GET" and patient.account is not None:
-        form.identifier.data = patient.account.identifier
-    if form.validate_on_submit():
-        problem = enrolment.identifier_problem(form.identifier.data or "", patient)
-        if problem is not None:
-            form.identifier.errors = [
-                {
-                    "short": _("L'identifiant compte au moins 3 caractères."),
-                    "characters": _("Utilisez des lettres, des chiffres, le point ou le tiret."),
-                    "taken": _("Cet identifiant est déjà pris : choisissez-en un autre."),
-                }[problem]
-            ]
-        personal = (
-            form.identifier.data or "",
-            beneficiary.first_names,
-            beneficiary.last_name,
-            beneficiary.birth_date.isoformat(),
-        )
-        found_problems = passwords.problems(form.password.data or "", personal=personal)
-        if found_problems:
-            form.password.errors = found_problems
-        if not form.errors:
-            state.update(
-                identifier=form.identifier.data,
-                password=state.seal_text(passwords.hash_password(form.password.data or "")),
-                second_factor=enrolment.second_factor_for(
-                    email, mobile, form.second_factor.data or "email"
-                ),
-            )
-            return redirect(url_for("enrolment.emergency"), 303)
+    if request.method == "GET" and progress.patient.account is not None:
+        form.identifier.data = progress.patient.account.identifier
+    if form.validate_on_submit() and _account_chosen(form, progress, email, mobile):
+        return redirect(url_for("enrolment.emergency"), 303)
     status = 422 if form.errors else 200
     return render_template(
         "enrolment/account.html",
@@ -277,17 +266,53 @@ def account() -> ResponseReturnValue:
     ), status
 
 
+IDENTIFIER_PROBLEMS = {
+    "short": _l("L'identifiant compte au moins 3 caractères."),
+    "characters": _l("Utilisez des lettres, des chiffres, le point ou le tiret."),
+    "taken": _l("Cet identifiant est déjà pris : choisissez-en un autre."),
+}
+
+
+def _account_chosen(
+    form: AccountForm, progress: state.Progress, email: str | None, mobile: str | None
+) -> bool:
+    """Keep the identifier, the password's hash and the second factor in the steps; False
+    with the problems on the form."""
+    problem = enrolment.identifier_problem(form.identifier.data or "", progress.patient)
+    if problem is not None:
+        form.identifier.errors = [str(IDENTIFIER_PROBLEMS[problem])]
+    beneficiary = progress.beneficiary
+    personal = (
+        form.identifier.data or "",
+        beneficiary.first_names,
+        beneficiary.last_name,
+        beneficiary.birth_date.isoformat(),
+    )
+    found_problems = passwords.problems(form.password.data or "", personal=personal)
+    if found_problems:
+        form.password.errors = found_problems
+    if form.errors:
+        return False
+    state.update(
+        identifier=form.identifier.data,
+        password=state.seal_text(passwords.hash_password(form.password.data or "")),
+        second_factor=enrolment.second_factor_for(
+            email, mobile, form.second_factor.data or "email"
+        ),
+    )
+    return True
+
+
 @bp.route("/emergency", methods=["GET", "POST"])
 @public
 def emergency() -> ResponseReturnValue:
-    found = state.current()
-    pair = state.people(found) if found else None
-    if found is None or pair is None:
+    progress = state.in_progress()
+    if progress is None:
         return _no_enrolment()
+    found = progress.found
     password_hash = state.open_text(found.get("password"))
     if not found.get("identifier") or not password_hash:
         return redirect(url_for("enrolment.account"), 303)
-    patient, _beneficiary = pair
     form = EmergencyForm()
     if form.validate_on_submit():
         choice = enrolment.Activation(
@@ -299,24 +324,32 @@ def emergency() -> ResponseReturnValue:
             oppose_emergency=form.emergency.data == "oppose",
             oppose_regulation=form.regulation.data == "oppose",
         )
-        try:
-            created = enrolment.activate(int(found["code"]), patient.id, choice)
-        except enrolment.CodeGone:
-            db.session.rollback()
-            return _no_enrolment()
-        except (enrolment.EnrolmentError, IntegrityError):
-            db.session.rollback()
-            flash(_("Cet identifiant vient d'être pris : choisissez-en un autre."))
-            return redirect(url_for("enrolment.account"), 303)
-        except lifecycle.ChangedMeanwhile:
-            db.session.rollback()
-            return _no_enrolment()
-        db.session.commit()
-        state.end()
-        session["activated_identifier"] = created.identifier
-        return redirect(url_for("enrolment.done"), 303)
+        return _open_record(int(found["code"]), progress.patient, choice)
     status = 422 if form.errors else 200
     return render_template("enrolment/emergency.html", form=form, step=3, steps=STEPS), status
+
+
+def _open_record(
+    code_id: int, patient: Patient, choice: enrolment.Activation
+) -> ResponseReturnValue:
+    """The last step: the account is created and the record opens, or the person is told why
+    not."""
+    try:
+        created = enrolment.activate(code_id, patient.id, choice)
+    except enrolment.CodeGone:
+        db.session.rollback()
+        return _no_enrolment()
+    except (enrolment.EnrolmentError, IntegrityError):
+        db.session.rollback()
+        flash(_("Cet identifiant vient d'être pris : choisissez-en un autre."))
+        return redirect(url_for("enrolment.account"), 303)
+    except lifecycle.ChangedMeanwhile:
+        db.session.rollback()
+        return _no_enrolment()
+    db.session.commit()
+    state.end()
+    session["activated_identifier"] = created.identifier
+    return redirect(url_for("enrolment.done"), 303)
 
 
 @bp.get("/done")

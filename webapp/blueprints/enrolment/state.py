@@ -10,14 +10,14 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from flask import session
 
-from webapp.core.extensions import db
 from webapp.models import Beneficiary, Patient
-from webapp.services import crypto, provisional
+from webapp.services import crypto, enrolment, provisional
 
 KEY = "enrolment"
 LIFETIME_SECONDS = 1800
@@ -56,12 +56,25 @@ def end() -> None:
     session.pop(KEY, None)
 
 
-def people(found: dict[str, Any]) -> tuple[Patient, Beneficiary] | None:
-    patient = db.session.get(Patient, int(found["patient"]))
-    beneficiary = db.session.get(Beneficiary, int(found["beneficiary"]))
-    if patient is None or beneficiary is None:
+@dataclass(frozen=True)
+class Progress:
+    """The steps so far (`found`, as `current` returns them), and the people they are about."""
+
+    found: dict[str, Any]
+    patient: Patient
+    beneficiary: Beneficiary
+
+
+def in_progress() -> Progress | None:
+    """The activation under way in this browser, while its code and its people are still
+    valid."""
+    found = current()
+    if found is None:
         return None
-    return patient, beneficiary
+    pair = enrolment.people(int(found["patient"]), int(found["beneficiary"]))
+    if pair is None:
+        return None
+    return Progress(found, *pair)
 
 
 def seal_text(value: str) -> str:

@@ -1,18 +1,12 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select, text
 
 from webapp.blueprints.main import bp
-from webapp.core.extensions import db
-from webapp.core.security import current_account_or_none, public, safe_next
-from webapp.models import AccessEvent, Document, Section
-from webapp.models.account import Role
-from webapp.services import access, clock, profile
-from webapp.services.audit import ActorKind
+from webapp.policy import Permission, loaders
+from webapp.services import dashboard, health
+from webapp.web.security import current_account_or_none, public, safe_next
 
 
 @bp.get("/")
@@ -21,49 +15,29 @@ def home() -> ResponseReturnValue:
     account = current_account_or_none()
     if account is None:
         return render_template("main/landing.html")
-    if account.role == Role.PROFESSIONAL:
+    if loaders.can(account, Permission.PRO_WORKSPACE):
         return redirect(url_for("pro.home"))
-    if account.role == Role.AGENT:
+    if loaders.can(account, Permission.COUNTER_WORKSPACE):
         return redirect(url_for("counter.home"))
-    access.require(account, access.Permission.DASHBOARD_PATIENT)
-    patient = access.own_patient(account)
-    recent = db.session.scalars(access.history_query(account, patient).limit(5)).all()
-    last_by_other = db.session.scalar(
-        access.history_query(account, patient)
-        .where(AccessEvent.actor_kind.in_([ActorKind.PROFESSIONAL, ActorKind.AGENT]))
-        .limit(1)
-    )
-    # Emergency accesses of the last 90 days stay on the dashboard (SPEC §5).
-    emergencies = db.session.scalars(
-        access.history_query(
-            account, patient, action="emergency_opened", since=clock.now() - timedelta(days=90)
-        ).limit(3)
-    ).all()
-    view = profile.view(account, patient)
-    latest = db.session.scalars(
-        access.documents_query(account, patient)
-        .order_by(Document.deposited_at.desc(), Document.id.desc())
-        .limit(5)
-    ).all()
+    loaders.require(account, Permission.DASHBOARD_PATIENT)
+    patient = loaders.own_patient(account)
+    board = dashboard.for_patient(account, patient)
     return render_template(
         "main/dashboard.html",
         patient=patient,
-        recent=recent,
-        last_by_other=last_by_other,
-        latest=latest,
-        emergencies=emergencies,
-        allergies=view.of(Section.ALLERGIES),
-        treatments=[entry for entry in view.of(Section.TREATMENTS) if entry.current],
+        recent=board.recent,
+        last_by_other=board.last_by_other,
+        latest=board.latest,
+        emergencies=board.emergencies,
+        allergies=board.allergies,
+        treatments=board.treatments,
     )
 
 
 @bp.get("/healthz")
 @public
 def healthz() -> ResponseReturnValue:
-    try:
-        db.session.execute(select(text("1")))
-    except Exception:  # noqa: BLE001 - any failure means "not healthy"
-        db.session.rollback()
+    if not health.database_reachable():
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,17 +19,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from webapp.blueprints.documents.forms import DocumentForm
 from webapp.services import catalogue
 from webapp.services.emergency import MIN_JUSTIFICATION, REASONS
-from webapp.ui.identity_fields import nir_field
-from webapp.ui.labels import type_label
+from webapp.services.workspace import folded
+from webapp.web.identity_fields import nir_field
+from webapp.web.labels import type_label
 
 # A box counts as ticked only when the browser sent it ticked ("y"), never for these.
 UNTICKED = ("false", "", "0", "off", "no", "n")
-
-
-def folded(text: str) -> str:
-    """Case and accents ignored, spaces and hyphens alike: DUPONT-MARTIN = dupont martin."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(plain.lower().replace("-", " ").replace("'", " ").split())
 
 
 class FindPatientForm(FlaskForm):

@@ -3,22 +3,21 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from webapp.blueprints.auth import pending
 from webapp.blueprints.auth.forms import CodeForm
 from webapp.blueprints.settings import bp
 from webapp.core.extensions import db
-from webapp.core.security import current_account, current_session, require_recent_auth
-from webapp.models import UserSession
-from webapp.models.account import RecordState, Role
-from webapp.services import access, clock, codes, lifecycle, notify, sessions
-from webapp.services.audit import Action, record_access
+from webapp.models import Account, Patient
+from webapp.models.account import RecordState
+from webapp.policy import Permission, loaders
+from webapp.services import auth, codes, lifecycle, notify, sessions
+from webapp.web.security import current_account, current_session, require_recent_auth
 
 
 @bp.before_request
 def _own_settings() -> None:
-    access.require(current_account(), access.Permission.SETTINGS_MANAGE)
+    loaders.require(current_account(), Permission.SETTINGS_MANAGE)
 
 
 @bp.get("/")
@@ -37,34 +36,28 @@ def index() -> ResponseReturnValue:
 
 @bp.post("/sessions/<int(max=2147483647):session_id>/end")
 def end_session(session_id: int) -> ResponseReturnValue:
-    account = current_account()
-    target = db.session.scalar(
-        select(UserSession).where(
-            UserSession.id == session_id, UserSession.account_id == account.id
-        )
-    )
-    if target is None or target.revoked_at is not None:
+    target = auth.end_session(current_account(), session_id)
+    if target is None:
         flash(_("Cette session était déjà fermée."), "info")
         return redirect(url_for("settings.index"), 303)
-    sessions.revoke(target)
-    if account.patient is not None:
-        record_access(account.patient, account, Action.SESSION_ENDED, resource_id=target.id)
     db.session.commit()
     if target.id == current_session().id:
-        response = redirect(url_for("auth.login"), 303)
-        response.delete_cookie(sessions.cookie_name(), path="/")
         flash(_("Cette session est fermée. Vous êtes déconnecté."), "success")
-        return response
+        return _signed_out()
     flash(_("La session a été fermée. Cet appareil devra se reconnecter."), "success")
     return redirect(url_for("settings.index"), 303)
 
 
+def _signed_out(to: str = "auth.login") -> ResponseReturnValue:
+    """A redirect that also drops the session cookie of this browser."""
+    response = redirect(url_for(to), 303)
+    response.delete_cookie(sessions.cookie_name(), path="/")
+    return response
+
+
 @bp.post("/notifications")
 def notifications() -> ResponseReturnValue:
-    account = current_account()
-    choice = request.form.get("routine")
-    if choice in ("immediate", "digest"):
-        account.routine_notices = choice
+    if notify.set_routine_notices(current_account(), request.form.get("routine", "")):
         db.session.commit()
         flash(_("Votre choix est enregistré."), "success")
     return redirect(url_for("settings.index"), 303)
@@ -72,15 +65,10 @@ def notifications() -> ResponseReturnValue:
 
 @bp.post("/sessions/end-all")
 def end_all_sessions() -> ResponseReturnValue:
-    account = current_account()
-    sessions.revoke_all(account)
-    if account.patient is not None:
-        record_access(account.patient, account, Action.SIGN_OUT_EVERYWHERE)
+    auth.sign_out_everywhere(current_account())
     db.session.commit()
     flash(_("Vous êtes déconnecté de tous vos appareils, celui-ci compris."), "success")
-    response = redirect(url_for("auth.login"), 303)
-    response.delete_cookie(sessions.cookie_name(), path="/")
-    return response
+    return _signed_out()
 
 
 @bp.route("/authenticator", methods=["GET", "POST"])
@@ -88,15 +76,13 @@ def end_all_sessions() -> ResponseReturnValue:
 def authenticator() -> ResponseReturnValue:
     """A patient links an authenticator app instead of codes by e-mail or SMS."""
     account = current_account()
-    if account.role != Role.PATIENT or account.uses_totp:
+    if not auth.may_link_authenticator(account):
         return redirect(url_for("settings.index"), 303)
     form = CodeForm()
     secret = pending.setup_secret()
     if form.validate_on_submit():
-        recovery = codes.confirm_enrolment(account, secret, form.code.data or "")
+        recovery = auth.link_authenticator(account, secret, form.code.data or "")
         if recovery is not None:
-            assert account.patient is not None
-            record_access(account.patient, account, Action.AUTHENTICATOR_ENROLLED)
             db.session.commit()
             pending.drop_setup_secret()
             return render_template(
@@ -115,12 +101,7 @@ def authenticator() -> ResponseReturnValue:
 @bp.post("/authenticator/remove")
 @require_recent_auth
 def remove_authenticator() -> ResponseReturnValue:
-    account = current_account()
-    if account.role == Role.PATIENT and account.uses_totp:
-        codes.remove_authenticator(account)
-        assert account.patient is not None
-        record_access(account.patient, account, Action.AUTHENTICATOR_REMOVED)
-        notify.enqueue(account, "authenticator_removed", when=clock.now())
+    if auth.unlink_authenticator(current_account()):
         db.session.commit()
         flash(_("Vos codes de connexion vous seront de nouveau envoyés par e-mail."), "success")
     return redirect(url_for("settings.index"), 303)
@@ -144,34 +125,24 @@ def new_recovery_codes() -> ResponseReturnValue:
 def close_record() -> ResponseReturnValue:
     """The patient closes their record, after re-authenticating and reading what it means."""
     account = current_account()
-    patient = account.patient
-    if patient is None or patient.record_state != RecordState.ACTIVE:
+    patient = loaders.own_patient(account)
+    if patient.record_state != RecordState.ACTIVE:
         abort(404)
+    if request.method == "POST" and request.form.get("understood"):
+        return _close(account, patient, wants_deletion=request.form.get("delete") == "yes")
     error = None
     if request.method == "POST":
-        if not request.form.get("understood"):
-            error = _("Cochez la case pour confirmer que vous avez compris.")
-        else:
-            wants_deletion = request.form.get("delete") == "yes"
-            try:
-                lifecycle.transition(patient, RecordState.CLOSED, actor=account)
-            except lifecycle.ChangedMeanwhile:
-                db.session.rollback()
-                flash(
-                    _("Votre dossier vient de changer d'état : vérifiez-le avant de recommencer.")
-                )
-                return redirect(url_for("settings.index"), 303)
-            if wants_deletion:
-                lifecycle.request_deletion(patient, actor=account)
-            lifecycle.notify_person(
-                patient,
-                "record_closed",
-                closed_on=clock.now().date(),
-                deletion_requested=wants_deletion,
-            )
-            db.session.commit()
-            session["closed_with_deletion"] = wants_deletion
-            response = redirect(url_for("enrolment.closed"), 303)
-            response.delete_cookie(sessions.cookie_name(), path="/")
-            return response
+        error = _("Cochez la case pour confirmer que vous avez compris.")
     return render_template("settings/close.html", error=error), (422 if error else 200)
+
+
+def _close(account: Account, patient: Patient, *, wants_deletion: bool) -> ResponseReturnValue:
+    try:
+        lifecycle.close_by_holder(patient, account, delete=wants_deletion)
+    except lifecycle.ChangedMeanwhile:
+        db.session.rollback()
+        flash(_("Votre dossier vient de changer d'état : vérifiez-le avant de recommencer."))
+        return redirect(url_for("settings.index"), 303)
+    db.session.commit()
+    session["closed_with_deletion"] = wants_deletion
+    return _signed_out("enrolment.closed")

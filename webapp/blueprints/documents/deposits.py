@@ -1,0 +1,63 @@
+"""A file sent with a document form becomes a document: the one path for the patient's own
+uploads and a professional's deposits, with the same checks and the same plain messages."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from webapp.blueprints.documents.forms import DocumentForm
+from webapp.core.extensions import db
+from webapp.models import Account, Document, Patient
+from webapp.services import documents, storage
+
+
+def deposit_from(
+    form: DocumentForm,
+    actor: Account,
+    patient: Patient,
+    *,
+    type_code: str | None = None,
+    hold_from_patient: bool = False,
+    hidden_from_legal_reps: bool = False,
+) -> Document | None:
+    """Store the form's file as a new document of the record (the caller commits). When the
+    file is refused, the form's file field says why and nothing is kept. A repeated submission
+    raises documents.DuplicateSubmission with the document the first one made."""
+    upload = form.file.data
+    assert isinstance(upload, FileStorage) and form.date.data is not None
+    try:
+        return documents.add(
+            actor,
+            patient,
+            stream=upload.stream,
+            file_name=upload.filename or "",
+            title=form.title.data or "",
+            category=form.category.data or "",
+            care_date=form.date.data,
+            submission_key=form.submission.data or None,
+            type_code=type_code,
+            hold_from_patient=hold_from_patient,
+            hidden_from_legal_reps=hidden_from_legal_reps,
+        )
+    except storage.StorageError as problem:
+        db.session.rollback()
+        form.file.errors = [file_problem(problem)]
+        return None
+
+
+def file_problem(problem: storage.StorageError) -> str:
+    if isinstance(problem, storage.EmptyFile):
+        return _("Ce fichier est vide. Choisissez le bon fichier.")
+    if isinstance(problem, storage.TooLarge):
+        return _(
+            "Ce fichier dépasse %(size)s Mo. Choisissez un fichier plus petit, ou une photo "
+            "moins lourde.",
+            size=problem.limit // (1024 * 1024),
+        )
+    if isinstance(problem, storage.UnsupportedType):
+        return _(
+            "Ce type de fichier n'est pas accepté. Envoyez un PDF, une photo (JPEG, PNG, "
+            "TIFF), un RTF ou un texte."
+        )
+    return _("Ce fichier n'a pas pu être enregistré. Réessayez.")

@@ -1,0 +1,227 @@
+"""The rules of `decide` as SQL, for lists and counts: what is not allowed is filtered in the
+query, never removed after loading. tests/test_policy_agreement.py holds every query to the
+decisions of `decide` over the whole policy table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Exists, Select, false, or_, select, true
+from sqlalchemy.orm import QueryableAttribute, contains_eager
+
+from webapp.core import clock
+from webapp.models import (
+    AccessEvent,
+    Account,
+    Authorisation,
+    AuthorisationKind,
+    Beneficiary,
+    Conversation,
+    CounterAction,
+    Document,
+    DocumentState,
+    Patient,
+    Role,
+)
+from webapp.models.account import RecordState
+from webapp.models.profile import MeasureKind, Measurement, ProfileEntry, Section
+from webapp.policy.decide import decide, decide_for_professional, sees_masked
+from webapp.policy.permissions import PROFILE_ORDER, Decision, Permission, SectionOf
+from webapp.policy.relations import emergency_in_force, relation
+from webapp.services import catalogue
+
+
+def documents_query(actor: Account, patient: Patient) -> Select[Document]:
+    """The current documents the actor may read in this record (older versions are reached
+    from their current one). Counts and searches start from this query."""
+    query = select(Document).where(
+        Document.patient_id == patient.id, Document.state == DocumentState.CURRENT
+    )
+    return query.where(_documents_filter(actor, patient))
+
+
+def _documents_filter(actor: Account, patient: Patient) -> ColumnElement[bool]:
+    listing = decide(actor, Permission.DOCUMENT_LIST, patient)
+    if not listing:
+        return false()
+    if actor.role == Role.PATIENT:
+        now = clock.now()
+        return or_(
+            Document.hidden_from_patient_until.is_(None),
+            Document.hidden_from_patient_until <= now,
+        )
+    pro = actor.professional
+    if pro is None:
+        return false()
+    link = relation(pro, patient)
+    own = Document.author_account_id == actor.id
+    if link.traitant_rights:
+        return true()
+    if not link.authorised and not emergency_in_force(patient, link):
+        return own
+    readable = catalogue.current().readable_types(pro.profession, pro.specialty)
+    if not readable:
+        return own
+    visible = Document.type_code.in_(sorted(readable)) & (Document.masked_from_pros == false())
+    return or_(visible, own)
+
+
+def readable_sections(actor: Account, patient: Patient) -> list[Section]:
+    """The profile sections this actor may read, in the order a doctor scans them."""
+    return [section for section, _ in _section_reads(actor, patient)]
+
+
+def _section_reads(actor: Account, patient: Patient) -> list[tuple[Section, Decision]]:
+    pro = actor.professional if actor.role == Role.PROFESSIONAL else None
+    found = []
+    link = relation(pro, patient) if pro is not None else None  # once for the eight sections
+    for section in PROFILE_ORDER:
+        item = SectionOf(patient, section)
+        if pro is not None and link is not None:
+            decision = decide_for_professional(
+                pro, actor.id, Permission.PROFILE_READ, patient, item, link
+            )
+        else:
+            decision = decide(actor, Permission.PROFILE_READ, item)
+        if decision:
+            found.append((section, decision))
+    return found
+
+
+def entries_query(actor: Account, patient: Patient) -> Select[ProfileEntry]:
+    """The profile entries the actor may read: readable sections, not deleted, masked ones
+    only for those who see them and for their author."""
+    reads = _section_reads(actor, patient)
+    query = select(ProfileEntry).where(
+        ProfileEntry.patient_id == patient.id,
+        ProfileEntry.deleted_at.is_(None),
+        ProfileEntry.section.in_([section.value for section, _ in reads]) if reads else false(),
+    )
+    masked_seen = [section.value for section, decision in reads if sees_masked(actor, decision)]
+    return query.where(
+        or_(
+            ProfileEntry.masked_from_pros == false(),
+            ProfileEntry.author_account_id == actor.id,
+            ProfileEntry.section.in_(masked_seen) if masked_seen else false(),
+        )
+    )
+
+
+def measurements_query(
+    actor: Account, patient: Patient, kind: MeasureKind | None = None
+) -> Select[Measurement]:
+    """The measurements the actor may read, of one kind or all, as `entries_query` does."""
+    decision = next(
+        (
+            found
+            for section, found in _section_reads(actor, patient)
+            if section == Section.MEASUREMENTS
+        ),
+        None,
+    )
+    query = select(Measurement).where(
+        Measurement.patient_id == patient.id, Measurement.deleted_at.is_(None)
+    )
+    if decision is None:
+        return query.where(false())
+    if kind is not None:
+        query = query.where(Measurement.kind == kind.value)
+    if sees_masked(actor, decision):
+        return query
+    return query.where(
+        or_(Measurement.masked_from_pros == false(), Measurement.author_account_id == actor.id)
+    )
+
+
+def history_query(
+    actor: Account,
+    patient: Patient,
+    *,
+    actor_kind: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[AccessEvent]:
+    """The access-history rows the actor may read, filtered in SQL, newest first."""
+    query = select(AccessEvent).where(AccessEvent.patient_id == patient.id)
+    if not decide(actor, Permission.HISTORY_READ, patient):
+        return query.where(false())
+    if actor_kind:
+        query = query.where(AccessEvent.actor_kind == actor_kind)
+    if action:
+        query = query.where(AccessEvent.action == action)
+    if since is not None:
+        query = query.where(AccessEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AccessEvent.occurred_at < until)
+    return query.order_by(AccessEvent.occurred_at.desc(), AccessEvent.id.desc())
+
+
+def counter_actions_query(viewer: Account, beneficiary: Beneficiary) -> Select[CounterAction]:
+    """Counter agents see every counter's actions on a person; a professional only their own
+    (which doctor or office a person saw is not a pharmacist's business)."""
+    query = select(CounterAction).where(CounterAction.beneficiary_id == beneficiary.id)
+    if viewer.role != Role.AGENT:
+        query = query.where(CounterAction.actor_account_id == viewer.id)
+    return query
+
+
+def conversations_query(actor: Account) -> Select[Conversation]:
+    """The conversations the actor may read: the holder's, or those a professional takes part
+    in, on an open record that does not block them. Newest first."""
+    query = select(Conversation).join(Patient, Patient.id == Conversation.patient_id)
+    if actor.patient is not None and actor.role == Role.PATIENT:
+        query = query.where(
+            Conversation.patient_id == actor.patient.id,
+            Patient.record_state != RecordState.DELETED,
+        )
+    elif actor.professional is not None and actor.role == Role.PROFESSIONAL:
+        query = query.where(
+            Conversation.professional_id == actor.professional.id,
+            Patient.record_state == RecordState.ACTIVE,
+            ~_blocked(actor.professional.id, Conversation.patient_id),
+        )
+    else:
+        query = query.where(false())
+    return query.options(contains_eager(Conversation.patient)).order_by(
+        Conversation.last_message_at.desc(), Conversation.id.desc()
+    )
+
+
+def reachable_patients(actor: Account) -> Select[Patient]:
+    """The patients a professional may write to (MESSAGE_START): an authorisation in force,
+    an open record, no block."""
+    pro = actor.professional
+    if pro is None or actor.role != Role.PROFESSIONAL:
+        return select(Patient).where(false())
+    now = clock.now()
+    granted = select(Authorisation.patient_id).where(
+        Authorisation.professional_id == pro.id,
+        Authorisation.kind == AuthorisationKind.AUTHORISED,
+        Authorisation.revoked_at.is_(None),
+        or_(Authorisation.until.is_(None), Authorisation.until > now),
+    )
+    return (
+        select(Patient)
+        .where(
+            Patient.id.in_(granted),
+            Patient.record_state == RecordState.ACTIVE,
+            ~_blocked(pro.id, Patient.id),
+        )
+        .order_by(Patient.last_name, Patient.first_names, Patient.id)
+    )
+
+
+def _blocked(professional_id: int, patient_id: QueryableAttribute[int]) -> Exists:
+    now = clock.now()
+    return (
+        select(Authorisation.id)
+        .where(
+            Authorisation.patient_id == patient_id,
+            Authorisation.professional_id == professional_id,
+            Authorisation.kind == AuthorisationKind.BLOCKED,
+            Authorisation.revoked_at.is_(None),
+            or_(Authorisation.until.is_(None), Authorisation.until > now),
+        )
+        .exists()
+    )
