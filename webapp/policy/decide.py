@@ -40,6 +40,7 @@ from webapp.policy.permissions import (
     allow,
     deny,
 )
+from webapp.policy.relations import is_blocked as relations_blocked
 from webapp.policy.relations import is_held, patient_of, relation
 from webapp.services import catalogue
 
@@ -113,7 +114,7 @@ def _decide_on(
 
 
 def _for_holder(actor: Account, permission: Permission, patient: Patient, item: Item) -> Decision:
-    if actor.patient is None or actor.patient.id != patient.id:
+    if patient.account_id is None or patient.account_id != actor.id:  # no query: the row says
         return deny("not_own_record")
     if patient.record_state == RecordState.DELETED:
         return deny("record_deleted")
@@ -282,27 +283,54 @@ def _emergency_path(
 def _decide_on_conversation(
     actor: Account, permission: Permission, conversation: Conversation
 ) -> Decision:
-    """Its participants only. A professional who lost the authorisation keeps the conversation
-    they took part in; a blocked one neither reads nor writes; nobody writes once it is closed."""
+    return conversation_rights(actor, conversation)(permission)
+
+
+def conversation_rights(
+    actor: Account, conversation: Conversation
+) -> Callable[[Permission], Decision]:
+    """Decide on one conversation, reading the record and the block once for a page.
+
+    Its participants only. A professional who lost the authorisation keeps the conversation
+    they took part in; a blocked one neither reads nor writes; nobody writes once it is
+    closed, nor on a record that is not open."""
     patient = patient_of(conversation.patient_id)
-    if actor.role == Role.PATIENT:
-        decision = _for_holder(actor, permission, patient, None)
-    elif actor.role == Role.PROFESSIONAL and actor.professional is not None:
-        decision = _participant(actor.professional, permission, patient, conversation)
-    elif actor.role == Role.AGENT:
-        decision = deny("agent_no_medical_content")
-    else:
-        decision = deny("no_rule")
-    writes = permission in (Permission.CONVERSATION_REPLY, Permission.CONVERSATION_CLOSE)
-    if decision and writes and not conversation.is_open:
-        return deny("conversation_closed")
-    if decision and writes and patient.record_state != RecordState.ACTIVE:
-        return deny("record_not_active")  # a closed record writes to no one
-    return decision
+    blocked: list[bool] = []
+
+    def is_blocked(pro: Professional) -> bool:
+        if not blocked:
+            blocked.append(relations_blocked(pro, patient))
+        return blocked[0]
+
+    def rights(permission: Permission) -> Decision:
+        if permission not in ON_CONVERSATION:
+            return deny("no_rule")
+        if actor.role == Role.PATIENT:
+            decision = _for_holder(actor, permission, patient, None)
+        elif actor.role == Role.PROFESSIONAL and actor.professional is not None:
+            decision = _participant(
+                actor.professional, permission, patient, conversation, is_blocked
+            )
+        elif actor.role == Role.AGENT:
+            decision = deny("agent_no_medical_content")
+        else:
+            decision = deny("no_rule")
+        writes = permission in (Permission.CONVERSATION_REPLY, Permission.CONVERSATION_CLOSE)
+        if decision and writes and not conversation.is_open:
+            return deny("conversation_closed")
+        if decision and writes and patient.record_state != RecordState.ACTIVE:
+            return deny("record_not_active")  # a closed record writes to no one
+        return decision
+
+    return rights
 
 
 def _participant(
-    pro: Professional, permission: Permission, patient: Patient, conversation: Conversation
+    pro: Professional,
+    permission: Permission,
+    patient: Patient,
+    conversation: Conversation,
+    is_blocked: Callable[[Professional], bool],
 ) -> Decision:
     if conversation.professional_id != pro.id:
         return deny("not_participant")
@@ -310,7 +338,7 @@ def _participant(
         return deny("patient_only")
     if patient.record_state != RecordState.ACTIVE:  # 1
         return deny("record_not_active")
-    if relation(pro, patient).blocked:  # 2
+    if is_blocked(pro):  # 2
         return deny("blocked_by_patient")
     return allow("participant")
 

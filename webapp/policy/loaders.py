@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import abort
+from sqlalchemy.orm import joinedload
 
 from webapp.core.extensions import db
 from webapp.models import Account, Conversation, Document, Patient
 from webapp.models.profile import Measurement, ProfileEntry
 from webapp.policy import identified
-from webapp.policy.decide import Resource, decide, decide_for_professional
+from webapp.policy.decide import Resource, conversation_rights, decide, decide_for_professional
 from webapp.policy.permissions import Decision, Permission
 from webapp.policy.relations import patient_of, relation
 from webapp.services import consultations
@@ -69,7 +70,7 @@ def own_patient(actor: Account) -> Patient:
 
 def holds(actor: Account, patient: Patient) -> bool:
     """The actor is this record's holder (her pages say "vous")."""
-    return actor.patient is not None and actor.patient.id == patient.id
+    return patient.account_id is not None and patient.account_id == actor.id
 
 
 def get_patient_for(
@@ -192,18 +193,22 @@ def get_entry_for(
 
 def get_conversation_for(
     actor: Account, conversation_id: int, permission: Permission
-) -> tuple[Conversation, Decision]:
+) -> tuple[Conversation, Callable[[Permission], Decision]]:
     """A conversation for `permission`; a refusal is written in the record's history (a
     stranger's guess included) and answers 404."""
-    conversation = db.session.get(Conversation, conversation_id)
+    # With its record in the same query: every decision on it reads the record's state.
+    conversation = db.session.get(
+        Conversation, conversation_id, options=[joinedload(Conversation.patient)]
+    )
     if conversation is None:
         abort(404)
-    decision = decide(actor, permission, conversation)
+    rights = conversation_rights(actor, conversation)
+    decision = rights(permission)
     if not decision:
         patient = patient_of(conversation.patient_id)
         refusal = Action.CONVERSATION_REFUSED
         _refuse_item(actor, patient, decision, refusal, permission, "conversation", conversation.id)
-    return conversation, decision
+    return conversation, rights
 
 
 def _refuse_item(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Exists, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Exists, Select, false, func, or_, select, true
 from sqlalchemy.orm import QueryableAttribute, contains_eager
 
 from webapp.core import clock
@@ -166,16 +166,20 @@ def counter_actions_query(viewer: Account, beneficiary: Beneficiary) -> Select[C
     return query
 
 
-def conversations_query(actor: Account) -> Select[Conversation]:
-    """The conversations the actor may read: the holder's, or those a professional takes part
-    in, on an open record that does not block them. Newest first."""
+def conversations_query(actor: Account, *, archived: bool | None = None) -> Select[Conversation]:
+    """The conversations the actor may read: the holder's (those she archived, or the
+    others, when `archived` says), or those a professional takes part in, on an open record
+    that does not block them. Newest first."""
     query = select(Conversation).join(Patient, Patient.id == Conversation.patient_id)
-    if actor.patient is not None and actor.role == Role.PATIENT:
+    if actor.role == Role.PATIENT:
         query = query.where(
-            Conversation.patient_id == actor.patient.id,
+            Patient.account_id == actor.id,
             Patient.record_state != RecordState.DELETED,
         )
-    elif actor.professional is not None and actor.role == Role.PROFESSIONAL:
+        if archived is not None:
+            filed = Conversation.archived_at.is_not(None)
+            query = query.where(filed if archived else ~filed)
+    elif actor.role == Role.PROFESSIONAL and actor.professional is not None:
         query = query.where(
             Conversation.professional_id == actor.professional.id,
             Patient.record_state == RecordState.ACTIVE,
@@ -225,3 +229,22 @@ def _blocked(professional_id: int, patient_id: QueryableAttribute[int]) -> Exist
         )
         .exists()
     )
+
+
+def unread_query(actor: Account) -> Select[int]:
+    """How many messages wait for the actor, counted over what they may read (a blocked
+    professional learns nothing of new replies): one query on an index."""
+    if actor.role == Role.PATIENT:
+        return select(func.coalesce(func.sum(Conversation.patient_unread), 0)).where(
+            Conversation.patient_id
+            == select(Patient.id).where(Patient.account_id == actor.id).scalar_subquery(),
+            Conversation.patient_unread > 0,
+        )
+    readable = (
+        conversations_query(actor)
+        .where(Conversation.professional_unread > 0)
+        .order_by(None)
+        .with_only_columns(Conversation.professional_unread)
+        .subquery()
+    )
+    return select(func.coalesce(func.sum(readable.c.professional_unread), 0))

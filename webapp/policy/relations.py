@@ -45,6 +45,23 @@ def relation(professional: Professional, patient: Patient) -> Relation:
     )
 
 
+def is_blocked(professional: Professional, patient: Patient) -> bool:
+    """One query: the patient blocks this professional now."""
+    now = clock.now()
+    found = db.session.scalar(
+        select(Authorisation.id)
+        .where(
+            Authorisation.patient_id == patient.id,
+            Authorisation.professional_id == professional.id,
+            Authorisation.kind == AuthorisationKind.BLOCKED,
+            Authorisation.revoked_at.is_(None),
+            or_(Authorisation.until.is_(None), Authorisation.until > now),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def emergency_in_force(patient: Patient, link: Relation) -> bool:
     """An emergency window is open and the patient does not oppose its mode (read again at
     every request: lifting or setting an opposition takes effect at once)."""

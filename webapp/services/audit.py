@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from webapp.core import clock
 from webapp.core.extensions import db
-from webapp.models import AccessEvent, Account, Patient
+from webapp.models import AccessEvent, Account, Patient, Role
 from webapp.services import crypto
 
 GENESIS = "0" * 64
@@ -98,10 +98,11 @@ def _actor_fields(actor: Account | None) -> tuple[str, str, str, str]:
     """Kind, name, profession and structure as they stand at the time of the event."""
     if actor is None:
         return ActorKind.UNKNOWN, "", "", ""
-    if actor.professional is not None:
+    # The role first: asking a patient for her professional or agent row costs a query each.
+    if actor.role == Role.PROFESSIONAL and actor.professional is not None:
         pro = actor.professional
         return ActorKind.PROFESSIONAL, pro.display_name, pro.profession, pro.structure or ""
-    if actor.agent is not None:
+    if actor.role == Role.AGENT and actor.agent is not None:
         agent = actor.agent
         return (
             ActorKind.AGENT,

@@ -27,6 +27,7 @@ from webapp.models import (
     MessageAttachment,
     Patient,
     Professional,
+    Role,
 )
 from webapp.models.document import AuthorKind
 from webapp.policy import queries
@@ -236,14 +237,8 @@ def set_archived(actor: Account, conversation: Conversation, *, archived: bool) 
 
 def inbox(actor: Account, *, archived: bool, search: str, page: int) -> Page[Conversation]:
     """The actor's conversations, newest first: archived or not (the patient's choice), and
-    those whose subject or professional matches `search`."""
-    query = queries.conversations_query(actor)
-    if actor.patient is not None:
-        query = query.where(
-            Conversation.archived_at.is_not(None)
-            if archived
-            else Conversation.archived_at.is_(None)
-        )
+    those whose subject or correspondent matches `search`."""
+    query = queries.conversations_query(actor, archived=archived)
     words = search.strip()[:100]
     if words:
         pattern = "%" + words.replace("\\", "").replace("%", "").replace("_", "") + "%"
@@ -268,28 +263,8 @@ def patient_label(patient: Patient) -> str:
 
 
 def unread_count(actor: Account) -> int:
-    """Messages waiting for the actor: one indexed query, for the badge the pages poll."""
-    if actor.patient is not None:
-        total = db.session.scalar(
-            select(func.coalesce(func.sum(Conversation.patient_unread), 0)).where(
-                Conversation.patient_id == actor.patient.id, Conversation.patient_unread > 0
-            )
-        )
-    elif actor.professional is not None:
-        # Through the policy's list: a blocked professional learns nothing of new replies.
-        readable = (
-            queries.conversations_query(actor)
-            .where(Conversation.professional_unread > 0)
-            .order_by(None)
-            .with_only_columns(Conversation.professional_unread)
-            .subquery()
-        )
-        total = db.session.scalar(
-            select(func.coalesce(func.sum(readable.c.professional_unread), 0))
-        )
-    else:
-        return 0
-    return int(total or 0)
+    """Messages waiting for the actor, for the badge the pages poll."""
+    return int(db.session.scalar(queries.unread_query(actor)) or 0)
 
 
 def thread(actor: Account, conversation: Conversation, page: int) -> Page[ShownMessage]:
@@ -309,7 +284,7 @@ def thread(actor: Account, conversation: Conversation, page: int) -> Page[ShownM
 
 
 def _mark_read(actor: Account, conversation: Conversation) -> None:
-    reader_is_patient = actor.patient is not None and actor.patient.id == conversation.patient_id
+    reader_is_patient = actor.role == Role.PATIENT  # participants only reach here (the policy)
     waiting = conversation.patient_unread if reader_is_patient else conversation.professional_unread
     if not waiting:
         return

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from user_agents import parse as parse_user_agent
 
 from webapp.core import clock
@@ -69,8 +70,17 @@ def load(token: str | None) -> UserSession | None:
     """The live session for a cookie, or None when unknown, revoked, idle or too old."""
     if not token or len(token) > 100:
         return None
+    # The account and its patient, professional or agent row come with it: one query, not
+    # one more on every page that asks who is signed in.
+    account = joinedload(UserSession.account)
     session = db.session.scalar(
-        select(UserSession).where(UserSession.token_digest == _digest(token))
+        select(UserSession)
+        .where(UserSession.token_digest == _digest(token))
+        .options(
+            account.joinedload(Account.patient),
+            account.joinedload(Account.professional),
+            account.joinedload(Account.agent),
+        )
     )
     if session is None or session.revoked_at is not None:
         return None

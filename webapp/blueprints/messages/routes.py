@@ -6,6 +6,8 @@ anyone else gets a 404, written in the record's history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -24,6 +26,8 @@ from webapp.services.audit import Action
 from webapp.web import files, htmx
 from webapp.web.paging import requested_page
 from webapp.web.security import current_account
+
+Rights = Callable[[Permission], policy.Decision]
 
 
 def _upload(field_data: object) -> messages.Upload | None:
@@ -58,7 +62,7 @@ def index() -> ResponseReturnValue:
         listing=listing,
         archived=archived,
         search=search,
-        own=actor.patient is not None,
+        own=loaders.can(actor, Permission.DASHBOARD_PATIENT),  # the holder's inbox, not a desk
         args=({"archived": "1"} if archived else {}) | ({"q": search} if search else {}),
     )
 
@@ -136,24 +140,25 @@ def _reachable(actor: Account, raw: str) -> tuple[Patient, policy.Decision]:
 @bp.route("/<int(max=2147483647):conversation_id>", methods=["GET", "POST"])
 def thread(conversation_id: int) -> ResponseReturnValue:
     actor = current_account()
-    conversation, _read = loaders.get_conversation_for(
+    conversation, rights = loaders.get_conversation_for(
         actor, conversation_id, Permission.CONVERSATION_READ
     )
     form = ReplyForm()
     if request.method == "POST":
-        sent = _reply(actor, conversation, form)
+        sent = _reply(actor, conversation, rights, form)
         if sent is not None:
             return sent
-    return _thread_page(actor, conversation, form, 422 if request.method == "POST" else 200)
+    status = 422 if request.method == "POST" else 200
+    return _thread_page(actor, conversation, rights, form, status)
 
 
 def _reply(
-    actor: Account, conversation: Conversation, form: ReplyForm
+    actor: Account, conversation: Conversation, rights: Rights, form: ReplyForm
 ) -> ResponseReturnValue | None:
     """Send the reply, or None when the form must be shown again with its messages."""
-    may = policy.decide(actor, Permission.CONVERSATION_REPLY, conversation)
+    may = rights(Permission.CONVERSATION_REPLY)
     if not may and may.reason == "conversation_closed":
-        return _thread_page(actor, conversation, form, 409)
+        return _thread_page(actor, conversation, rights, form, 409)
     if not may:
         loaders.get_conversation_for(actor, conversation.id, Permission.CONVERSATION_REPLY)
     if not form.validate_on_submit():
@@ -176,7 +181,7 @@ def _reply(
 
 
 def _thread_page(
-    actor: Account, conversation: Conversation, form: ReplyForm, status: int
+    actor: Account, conversation: Conversation, rights: Rights, form: ReplyForm, status: int
 ) -> ResponseReturnValue:
     shown = messages.thread(actor, conversation, requested_page())
     patient = patient_of(conversation.patient_id)
@@ -188,7 +193,7 @@ def _thread_page(
         form=form,
         save_form=SaveAttachmentForm(formdata=None),
         own=loaders.holds(actor, patient),
-        can=lambda permission: policy.decide(actor, Permission(permission), conversation).allowed,
+        can=lambda permission: rights(Permission(permission)).allowed,
         closed_refusal=status == 409,
     )
     # What was read is read. Committed once the page is rendered: a commit expires the rows
@@ -203,10 +208,10 @@ def _thread_page(
 @bp.post("/<int(max=2147483647):conversation_id>/close")
 def close(conversation_id: int) -> ResponseReturnValue:
     actor = current_account()
-    conversation, _read = loaders.get_conversation_for(
+    conversation, rights = loaders.get_conversation_for(
         actor, conversation_id, Permission.CONVERSATION_READ
     )
-    may = policy.decide(actor, Permission.CONVERSATION_CLOSE, conversation)
+    may = rights(Permission.CONVERSATION_CLOSE)
     if not may and may.reason != "conversation_closed":
         loaders.get_conversation_for(actor, conversation_id, Permission.CONVERSATION_CLOSE)
     if may and messages.close(actor, conversation):
