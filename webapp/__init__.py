@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.before_request(_refuse_oversized_bodies)
     app.before_request(_refuse_control_characters)
+    app.before_request(_refuse_foreign_bodies)
     auth_hooks.install(app)  # before CSRF: an anonymous visitor is sent to sign in first
     csrf.init_app(app)
     _register_blueprints(app, settings)
@@ -199,6 +200,16 @@ def _refuse_control_characters() -> None:
         for value in values.values():
             if "\x00" in value:
                 abort(400)
+
+
+FORM_TYPES = frozenset({"", "application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def _refuse_foreign_bodies() -> None:
+    """Pages take what a browser's forms send: a JSON or XML body, where lists and numbers
+    stand for text, is refused with 415 before any form reads it."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype not in FORM_TYPES:
+        abort(415)
 
 
 def _select_locale() -> str:

@@ -36,6 +36,10 @@ MESSAGES = {
         _l("Le fichier est trop volumineux"),
         _l("Choisissez un fichier plus petit (5 Mo au plus pour un patient) et réessayez."),
     ),
+    415: (
+        _l("Cette demande n'a pas la forme d'un formulaire"),
+        _l("Revenez à la page et envoyez le formulaire depuis votre navigateur."),
+    ),
     429: (
         _l("Trop d'essais en peu de temps"),
         _l("Par sécurité, patientez quelques minutes avant de réessayer."),

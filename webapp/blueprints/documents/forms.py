@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from webapp.core import clock
 from webapp.web.labels import CATEGORY_LABELS
+from webapp.web.text_checks import SingleLine
 
 
 def _category_choices() -> list[SelectChoice]:
@@ -30,6 +31,7 @@ class DocumentForm(FlaskForm):
         validators=[
             DataRequired(_l("Donnez un titre au document.")),
             Length(max=200, message=_l("Le titre ne peut dépasser 200 caractères.")),
+            SingleLine(),
         ],
         description=_l("Par exemple : Prise de sang du 3 mars"),
     )

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length
 
 from webapp.services.messages import BODY_MAX, SUBJECT_MAX
 from webapp.web.labels import CATEGORY_LABELS
+from webapp.web.text_checks import SingleLine
 
 ATTACHMENT_HINT = _l("Facultatif. PDF, photo (JPEG, PNG, TIFF), RTF ou texte ; 5 Mo au plus.")
 
@@ -68,6 +69,7 @@ class NewConversationForm(_Submitted):
                 max=SUBJECT_MAX,
                 message=_l("L'objet ne peut dépasser %(max)d caractères.", max=SUBJECT_MAX),
             ),
+            SingleLine(),
         ],
     )
     body = _body()

@@ -104,7 +104,7 @@ class DirectivesForm(EntryForm):
     document_id = SelectField(_l("Ou un document de mon dossier"), validators=[Optional()])
 
     def validate_text(self, field: TextAreaField) -> None:
-        if not (field.data or "").strip() and not self.document_id.data:
+        if not (field.data or "").strip() and not (self.document_id.data or "").strip():
             raise ValidationError(
                 _l("Écrivez vos directives, ou choisissez le document qui les contient.")
             )

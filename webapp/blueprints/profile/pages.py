@@ -124,7 +124,8 @@ def entry_values(form: EntryForm) -> dict[str, object]:
         if hasattr(form, name):
             data = getattr(form, name).data
             if name == "document_id":
-                data = int(data) if data else None
+                raw = data.strip() if isinstance(data, str) else ""
+                data = int(raw) if raw.isdigit() and len(raw) <= 9 else None
             elif isinstance(data, str):
                 data = data.strip()
             elif data is None and name not in ("start_date", "end_date"):
