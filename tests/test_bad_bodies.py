@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -12,7 +13,9 @@ from flask.testing import FlaskClient
 from tests.builders import csrf_from, login_as, make_patient
 from tests.test_documents import _documents, upload
 from tests.test_profile import add
+from webapp import create_app
 from webapp.core.extensions import db
+from webapp.core.settings import Settings
 from webapp.models import Account, Document, ProfileEntry
 
 
@@ -104,3 +107,23 @@ def test_directives_with_a_document_id_of_spaces_are_explained(
     assert said in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalars(db.select(ProfileEntry)).all() == []
+
+
+def test_the_sqlite_file_is_private_from_its_creation(tmp_path: Path) -> None:
+    instance = tmp_path / "fresh"
+    database = instance / "carnet.db"
+    app = create_app(Settings.for_tests(instance, f"sqlite:///{database}"))
+    with app.app_context():
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()
+    assert database.stat().st_mode & 0o777 == 0o600
+    assert instance.stat().st_mode & 0o777 == 0o700
+
+
+def test_an_existing_sqlite_file_is_made_private(tmp_path: Path) -> None:
+    database = tmp_path / "carnet.db"
+    database.touch(mode=0o644)
+    database.chmod(0o644)
+    create_app(Settings.for_tests(tmp_path, f"sqlite:///{database}"))
+    assert database.stat().st_mode & 0o777 == 0o600

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, g, has_request_context, request
@@ -62,7 +64,7 @@ CSP = (
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    settings.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     catalogue.current()  # the matrix and value sets are checked at start, not on first use
     app = Flask(__name__, instance_path=str(settings.instance_path))
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
+            _private_file(db.engine.url.database)
             _configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     babel.init_app(app, locale_selector=_select_locale)
@@ -143,6 +146,19 @@ def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
     return {"pool_pre_ping": True}
+
+
+def _private_file(database: str | None) -> None:
+    """The SQLite file holds medical records: readable by its owner only (0600), from its
+    creation; SQLite gives its -wal and -shm files the same mode."""
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o777 != 0o600:
+        path.chmod(0o600)
 
 
 def _configure_sqlite(engine: Engine) -> None:
