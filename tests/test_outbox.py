@@ -6,12 +6,13 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.builders import make_patient
 from webapp.core import clock
@@ -167,3 +168,66 @@ def test_the_message_is_written_in_the_events_transaction(app: Flask) -> None:
 def test_without_a_contact_nothing_is_queued(app: Flask) -> None:
     patient = make_patient(email=None)
     assert notify.enqueue(patient, "signin_notice", when=clock.now(), device="x", place="y") is None
+
+
+def test_a_code_left_by_a_dead_worker_goes_within_a_minute(app: Flask, inbox: Inbox) -> None:
+    (message_id,) = _queue()
+    db.session.execute(  # a worker claimed it, then died before sending
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(claimed_by="dead", claimed_until=clock.now() + timedelta(seconds=60))
+    )
+    db.session.commit()
+    assert notify.deliver_due("worker-b") == 0  # still its lease
+    clock.advance(61)
+    assert notify.deliver_due("worker-b") == 1
+    assert len(inbox.messages) == 1
+
+
+def test_a_code_is_claimed_for_a_minute_other_mail_for_five(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (code_id,) = _queue()
+    notice = notify.enqueue(make_patient(), "welcome")
+    assert notice is not None
+    db.session.commit()
+    original = notify._claim  # noqa: SLF001
+    held: dict[int, int] = {}
+
+    def spy(message_id: int, worker: str, seconds: int) -> bool:
+        held[message_id] = seconds
+        return original(message_id, worker, seconds)
+
+    monkeypatch.setattr(notify, "_claim", spy)
+    notify.deliver_due("worker-a")  # the server is down: both attempts fail
+    assert held == {code_id: notify.CLAIM_SECONDS_CODES, notice.id: notify.CLAIM_SECONDS}
+    assert notify.CLAIM_SECONDS_CODES == 60
+    # each claim ends with its attempt: nothing stays held
+    assert _status(code_id).claimed_until is None and _status(notice.id).claimed_until is None
+
+
+def test_status_and_retry_from_the_command_line(app: Flask) -> None:
+    (code_id,) = _queue()
+    patient = make_patient()
+    notice = notify.enqueue(patient, "welcome")
+    assert notice is not None
+    db.session.commit()
+    for _ in range(notify.MAX_ATTEMPTS):  # the server never answers
+        notify.deliver_due("worker-a")
+        clock.advance(3601)
+    assert _status(code_id).status == _status(notice.id).status == OutboxStatus.FAILED
+    runner = app.test_cli_runner()
+    status = runner.invoke(args=["outbox", "status"])
+    assert status.exit_code == 0, status.output
+    assert "pending: 0" in status.output and "failed: 2" in status.output
+    assert runner.invoke(args=["outbox", "retry"]).exit_code != 0  # an ID or --failed
+    again = runner.invoke(args=["outbox", "retry", "--failed"])
+    assert "1 message(s) queued again." in again.output
+    assert "1 one-time code(s) left" in again.output  # its text is wiped: never resent
+    assert _status(notice.id).status == OutboxStatus.PENDING
+    assert _status(notice.id).attempts == 0
+    assert _status(code_id).status == OutboxStatus.FAILED
+    after = runner.invoke(args=["outbox", "status"])
+    assert "pending: 1" in after.output and "failed: 1" in after.output
+    one = runner.invoke(args=["outbox", "retry", str(code_id)])
+    assert "0 message(s) queued again." in one.output

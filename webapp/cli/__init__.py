@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -15,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import Select, func, select
 
 from webapp.cli import enrolment as cli_enrolment
+from webapp.cli import outbox as cli_outbox
 from webapp.cli import registers as cli_registers
 from webapp.core import clock
 from webapp.core.extensions import db
@@ -27,7 +25,6 @@ from webapp.services import (
     demo,
     emergency,
     messages,
-    notify,
     provisional,
     storage,
 )
@@ -36,7 +33,7 @@ from webapp.services.crypto import settings
 
 def install(app: Flask) -> None:
     app.cli.add_command(demo_group)
-    app.cli.add_command(outbox_group)
+    cli_outbox.install(app)
     app.cli.add_command(audit_group)
     app.cli.add_command(accounts_group)
     app.cli.add_command(storage_group)
@@ -107,41 +104,6 @@ def demo_totp(identifier: str) -> None:
     if account is None or not account.uses_totp:
         raise click.ClickException(f"{identifier} has no authenticator app.")
     click.echo(codes.current_totp(account))
-
-
-@click.group("outbox", cls=AppGroup)
-def outbox_group() -> None:
-    """Deliver queued e-mails and SMS."""
-
-
-@outbox_group.command("work")
-@click.option("--once", is_flag=True, help="Deliver what is due, then stop.")
-@click.option("--interval", default=3.0, show_default=True, help="Seconds between rounds.")
-def outbox_work(once: bool, interval: float) -> None:
-    """Deliver due messages with retries and backoff; safe to run in several processes."""
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    while True:
-        try:
-            count = notify.deliver_due(worker)
-        except Exception as exc:  # noqa: BLE001 - a worker must survive a database hiccup
-            db.session.rollback()
-            click.echo(f"outbox: round failed ({type(exc).__name__}); retrying", err=True)
-            count = 0
-        finally:
-            db.session.remove()
-        if count:
-            click.echo(f"outbox: {count} message(s) delivered")
-        if once:
-            return
-        time.sleep(interval)
-
-
-@outbox_group.command("digest")
-def outbox_digest() -> None:
-    """Queue today's digest for every person who chose one (run once a day; never twice)."""
-    today = clock.to_paris(clock.now()).date()
-    count = notify.send_digests(today)
-    click.echo(f"{count} daily digest(s) queued for {today.isoformat()}.")
 
 
 @click.group("audit", cls=AppGroup)

@@ -34,6 +34,9 @@ from webapp.services import crypto, letters
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 CLAIM_SECONDS = 300
+# A one-time code is worth nothing late: a worker that dies while sending one leaves it to
+# another within a minute (a send is a few calls of at most 10 s each).
+CLAIM_SECONDS_CODES = 60
 WIPED = "[effacé après l'envoi]"
 SEALED_PREFIX = "sealed:"
 
@@ -253,23 +256,22 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def _due_ids(limit: int) -> list[int]:
+def _due_ids(limit: int) -> list[tuple[int, bool]]:
     now = clock.now()
-    return list(
-        db.session.scalars(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+    rows = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.sensitive)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
-    )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    return [(message_id, sensitive) for message_id, sensitive in rows]
 
 
-def _claim(message_id: int, worker: str) -> bool:
+def _claim(message_id: int, worker: str, seconds: int) -> bool:
     now = clock.now()
     result = db.session.execute(
         update(OutboxMessage)
@@ -278,7 +280,7 @@ def _claim(message_id: int, worker: str) -> bool:
             OutboxMessage.status == OutboxStatus.PENDING,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
-        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=seconds))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -298,8 +300,8 @@ def _finish(message: OutboxMessage, worker: str, values: dict[str, object]) -> N
 def deliver_due(worker: str, limit: int = 50) -> int:
     """Deliver what is due; returns how many messages left the queue."""
     delivered = 0
-    for message_id in _due_ids(limit):
-        if not _claim(message_id, worker):
+    for message_id, sensitive in _due_ids(limit):
+        if not _claim(message_id, worker, CLAIM_SECONDS_CODES if sensitive else CLAIM_SECONDS):
             continue  # another worker has it
         message = db.session.get(OutboxMessage, message_id, populate_existing=True)
         assert message is not None
