@@ -12,18 +12,17 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from tests.builders import login_as, make_patient, make_professional
 from tests.conftest import IsolatedClient
+from tests.test_query_counts import counting
 from webapp import create_app
 from webapp.core import clock
 from webapp.core.extensions import db
@@ -147,20 +146,6 @@ def _thread(patient_id: int, professional: Account, messages: int) -> int:
 # --- measuring --------------------------------------------------------------------------------
 
 
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
 def _get(client: FlaskClient, path: str, status: int) -> float:
     started = time.perf_counter()
     response = client.get(path)
@@ -170,7 +155,7 @@ def _get(client: FlaskClient, path: str, status: int) -> float:
 
 
 def statements(client: FlaskClient, path: str, status: int) -> int:
-    with counting() as sent:
+    with counting(client.application) as sent:
         _get(client, path, status)
     return len(sent)
 
