@@ -1017,3 +1017,23 @@ class TestSecondLook:
         assert response.headers["HX-Redirect"] == f"/messages/{conversation.id}"
         fragment = stranger.get(f"/messages/{conversation.id}", headers={"HX-Request": "true"})
         assert fragment.headers.get("HX-Refresh") == "true"
+
+    @pytest.mark.parametrize(
+        "body", ["Bonjour\x1b[31m docteur", "Paiement \u202eelbuod\u202c reçu", "nul\x07"]
+    )
+    def test_invisible_characters_in_a_reply_are_refused_and_kept(
+        self, app: Flask, people: People, body: str
+    ) -> None:
+        conversation = start(people)
+        patient = signed_in(app, people.holder)
+        response = answer(patient, conversation.id, body)
+        assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+        assert "caractères invisibles" in _text(response)
+        assert _message_count() == 1  # the first one only
+
+    def test_line_breaks_and_tabs_are_plain_text(self, app: Flask, people: People) -> None:
+        conversation = start(people)
+        patient = signed_in(app, people.holder)
+        body = "Bonjour,\r\n\r\nMerci.\tMarie"
+        assert answer(patient, conversation.id, body).status_code == HTTPStatus.SEE_OTHER
+        assert _message_count() == 2

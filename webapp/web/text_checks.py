@@ -24,3 +24,22 @@ class SingleLine:
                 self.message
                 or _l("Écrivez-le sur une seule ligne, sans retour à la ligne ni tabulation.")
             )
+
+
+# Direction overrides make text read otherwise than it is stored (a "Trojan source").
+_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class PlainText:
+    """A text of several lines (a message): line breaks and tabs, but no other control
+    character and no direction override."""
+
+    def __call__(self, form: BaseForm, field: Field) -> None:
+        value = field.data if isinstance(field.data, str) else ""
+        if any(
+            char in _OVERRIDES or (unicodedata.category(char) == "Cc" and char not in "\t\r\n")
+            for char in value
+        ):
+            raise ValidationError(
+                _l("Ce texte contient des caractères invisibles : retapez-le sans mise en forme.")
+            )

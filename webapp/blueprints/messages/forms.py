@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length
 
 from webapp.services.messages import BODY_MAX, SUBJECT_MAX
 from webapp.web.labels import CATEGORY_LABELS
-from webapp.web.text_checks import SingleLine
+from webapp.web.text_checks import PlainText, SingleLine
 
 ATTACHMENT_HINT = _l("Facultatif. PDF, photo (JPEG, PNG, TIFF), RTF ou texte ; 5 Mo au plus.")
 
@@ -37,6 +37,7 @@ def _body() -> TextAreaField:
                     max=BODY_MAX,
                 ),
             ),
+            PlainText(),
         ],
         description=_l("%(max)d caractères au plus.", max=BODY_MAX),
     )
