@@ -16,7 +16,7 @@ from tests.builders import authorise, make_agent, make_document, make_patient, m
 from webapp import policy
 from webapp.core import clock
 from webapp.core.extensions import db
-from webapp.models import Account, Conversation, Document, EmergencyAccess, Patient
+from webapp.models import Account, Appointment, Conversation, Document, EmergencyAccess, Patient
 from webapp.models.profile import EntryKind, MeasureKind, Measurement, ProfileEntry, Section
 from webapp.policy import Mode, Permission
 from webapp.services import catalogue
@@ -33,7 +33,8 @@ class Case:
     reason: str
     # document, patient, none, section:<Section value>, entry:<Section value> (a ProfileEntry
     # of that section), measurement (a Measurement) or conversation (a Conversation between
-    # the patient and the professional: `pro`, or `other_pro` when author="other_pro").
+    # the patient and the professional: `pro`, or `other_pro` when author="other_pro"), or
+    # appointment (with that professional; entry={"cancelled": True} for a cancelled one).
     on: str = "document"
     doc: dict[str, object] = field(default_factory=dict)
     # patient, pro, other_pro: of the document, entry or measurement; for a conversation, the
@@ -1228,6 +1229,202 @@ CONVERSATION_CASES = [
         False,
         "agent_no_medical_content",
         on="patient",
+    ),
+]
+
+
+A = "appointment"
+CANCELLED: dict[str, object] = {"cancelled": True}
+APPOINTMENT_CASES = [
+    # the holder: sees, moves and cancels her appointments, on an open record
+    Case("holder reads her appointment", "patient", P.APPOINTMENT_READ, True, "own_record", on=A),
+    Case("holder moves her appointment", "patient", P.APPOINTMENT_EDIT, True, "own_record", on=A),
+    Case("holder cancels", "patient", P.APPOINTMENT_CANCEL, True, "own_record", on=A),
+    Case("holder books", "patient", P.APPOINTMENT_CREATE, True, "own_record", on="patient"),
+    Case(
+        "holder keeps her reminders", "patient", P.AGENDA_MANAGE, True, "own_record", on="patient"
+    ),
+    Case(
+        "holder of a closed record still sees her appointments",
+        "patient",
+        P.APPOINTMENT_READ,
+        True,
+        "own_record",
+        on=A,
+        record_state="closed",
+    ),
+    Case(
+        "holder of a closed record moves nothing",
+        "patient",
+        P.APPOINTMENT_EDIT,
+        False,
+        "record_not_active",
+        on=A,
+        record_state="closed",
+    ),
+    Case(
+        "holder of a closed record books nothing",
+        "patient",
+        P.APPOINTMENT_CREATE,
+        False,
+        "record_not_active",
+        on="patient",
+        record_state="closed",
+    ),
+    Case(
+        "a cancelled appointment is read",
+        "patient",
+        P.APPOINTMENT_READ,
+        True,
+        "own_record",
+        on=A,
+        entry=CANCELLED,
+    ),
+    Case(
+        "a cancelled appointment is not moved",
+        "patient",
+        P.APPOINTMENT_EDIT,
+        False,
+        "appointment_cancelled",
+        on=A,
+        entry=CANCELLED,
+    ),
+    Case(
+        "a cancelled appointment is not cancelled twice",
+        "pro",
+        P.APPOINTMENT_CANCEL,
+        False,
+        "appointment_cancelled",
+        on=A,
+        entry=CANCELLED,
+    ),
+    Case(
+        "another patient sees nothing",
+        "other_patient",
+        P.APPOINTMENT_READ,
+        False,
+        "not_own_record",
+        on=A,
+    ),
+    Case(
+        "an agent sees no appointment",
+        "agent",
+        P.APPOINTMENT_READ,
+        False,
+        "agent_no_medical_content",
+        on=A,
+    ),
+    Case(
+        "anonymous sees no appointment", "anonymous", P.APPOINTMENT_READ, False, "anonymous", on=A
+    ),
+    Case(
+        "an agent books nothing",
+        "agent",
+        P.APPOINTMENT_CREATE,
+        False,
+        "agent_no_medical_content",
+        on="patient",
+    ),
+    # the professional concerned, and no other
+    Case("the professional concerned reads", "pro", P.APPOINTMENT_READ, True, "concerned", on=A),
+    Case("the professional concerned moves it", "pro", P.APPOINTMENT_EDIT, True, "concerned", on=A),
+    Case(
+        "the professional concerned cancels", "pro", P.APPOINTMENT_CANCEL, True, "concerned", on=A
+    ),
+    Case(
+        "an authorised professional not concerned sees nothing",
+        "pro",
+        P.APPOINTMENT_READ,
+        False,
+        "not_concerned",
+        on=A,
+        author="other_pro",
+        grants=TRAITANT,
+    ),
+    Case(
+        "an emergency window shows no one else's appointment",
+        "pro",
+        P.APPOINTMENT_READ,
+        False,
+        "not_concerned",
+        on=A,
+        author="other_pro",
+        window=WINDOW,
+    ),
+    Case(
+        "a blocked professional loses the appointment",
+        "pro",
+        P.APPOINTMENT_READ,
+        False,
+        "blocked_by_patient",
+        on=A,
+        grants=BLOCKED,
+    ),
+    Case(
+        "concerned, on a closed record: nothing",
+        "pro",
+        P.APPOINTMENT_READ,
+        False,
+        "record_not_active",
+        on=A,
+        record_state="closed",
+    ),
+    Case(
+        "the professional cannot keep her reminders",
+        "pro",
+        P.AGENDA_MANAGE,
+        False,
+        "patient_only",
+        on="patient",
+        grants=TRAITANT,
+    ),
+    # booking: a professional who may reach the patient, never through an emergency window
+    Case("authorised books", "pro", P.APPOINTMENT_CREATE, True, "book", on="patient", grants=AUTH),
+    Case(
+        "identified in front of them books",
+        "pro",
+        P.APPOINTMENT_CREATE,
+        True,
+        "book",
+        on="patient",
+        identified=True,
+    ),
+    Case(
+        "neither authorised nor identified books nothing",
+        "pro",
+        P.APPOINTMENT_CREATE,
+        False,
+        "no_authorisation",
+        on="patient",
+    ),
+    Case(
+        "an emergency window books nothing",
+        "pro",
+        P.APPOINTMENT_CREATE,
+        False,
+        "emergency_read_only",
+        on="patient",
+        window=WINDOW,
+    ),
+    Case(
+        "blocked books nothing even identified",
+        "pro",
+        P.APPOINTMENT_CREATE,
+        False,
+        "blocked_by_patient",
+        on="patient",
+        grants=BLOCKED,
+        identified=True,
+    ),
+    Case(
+        "books nothing on a closed record",
+        "pro",
+        P.APPOINTMENT_CREATE,
+        False,
+        "record_not_active",
+        on="patient",
+        grants=AUTH,
+        record_state="closed",
     ),
 ]
 
@@ -2681,6 +2878,8 @@ CASES = [
     *PROFILE_CASES,
     # secure messaging (CONVERSATION_CASES above)
     *CONVERSATION_CASES,
+    # the agenda (APPOINTMENT_CASES above)
+    *APPOINTMENT_CASES,
 ]
 
 
@@ -2780,6 +2979,31 @@ def _conversation(patient: Patient, professional: Account, case: Case) -> Conver
     return conversation
 
 
+def _appointment(patient: Patient, professional: Account, case: Case) -> Appointment:
+    """An appointment with the professional concerned, as services.agenda.create leaves it."""
+    pro = professional.professional
+    assert pro is not None
+    now = clock.now()
+    appointment = Appointment(
+        patient_id=patient.id,
+        professional_id=pro.id,
+        title="Consultation",
+        place="",
+        starts_at=now + 24 * HOUR,
+        ends_at=now + 25 * HOUR,
+        duration_minutes=60,
+        created_by_kind="patient",
+        created_at=now,
+        updated_at=now,
+        updated_by_kind="patient",
+        cancelled_at=now if case.entry.get("cancelled") else None,
+        hidden_from_legal_reps=False,
+    )
+    db.session.add(appointment)
+    db.session.commit()
+    return appointment
+
+
 def _build(case: Case) -> tuple[Account | None, object]:
     holder = make_patient()
     patient = holder.patient
@@ -2824,6 +3048,8 @@ def _build(case: Case) -> tuple[Account | None, object]:
         resource = _entry(case, patient, author)
     elif case.on == "conversation":
         resource = _conversation(patient, other_pro if case.author == "other_pro" else pro, case)
+    elif case.on == "appointment":
+        resource = _appointment(patient, other_pro if case.author == "other_pro" else pro, case)
     else:
         assert case.on == "document", case.on
     return actor, resource

@@ -1,6 +1,7 @@
 """The lists agree with the decisions: for every world of the policy table, what the SQL form
 of the policy (policy.queries) lists is exactly what `decide(READ)` allows, resource by
-resource, for documents, profile entries, measurements, profile sections and conversations;
+resource, for documents, profile entries, measurements, profile sections, conversations and
+appointments;
 and the patients a professional may write to are those `decide(MESSAGE_START)` allows.
 
 Each world of tests/test_policy.py (the actor, the grants, the record's state, the window,
@@ -25,7 +26,7 @@ from tests.test_policy import CASES, ENTRY_KIND, Case, _build
 from webapp import policy
 from webapp.core import clock
 from webapp.core.extensions import db
-from webapp.models import Account, Conversation, Document, Patient
+from webapp.models import Account, Appointment, Conversation, Document, Patient
 from webapp.models.profile import MeasureKind, Measurement, ProfileEntry, Section
 from webapp.policy import Permission, SectionOf, queries
 
@@ -81,7 +82,9 @@ def _patient_of(resource: object) -> Patient:
         return resource
     if isinstance(resource, SectionOf):
         return resource.patient
-    assert isinstance(resource, Document | ProfileEntry | Measurement | Conversation), resource
+    assert isinstance(
+        resource, Document | ProfileEntry | Measurement | Conversation | Appointment
+    ), resource
     patient = db.session.get(Patient, resource.patient_id)
     assert patient is not None
     return patient
@@ -141,6 +144,47 @@ def _fill_conversations(patient: Patient, actor: Account) -> None:
     if elsewhere.id != patient.id:
         _add_conversation(elsewhere, others[-1])
     db.session.commit()
+
+
+def _fill_appointments(patient: Patient, actor: Account) -> None:
+    """Appointments of this record with the actor (a professional), with another professional,
+    with none, one cancelled; and one elsewhere, like the conversations."""
+    others = [make_professional()]
+    if actor.professional is not None:
+        others.append(actor)
+    for n, pro in enumerate(others):
+        _add_appointment(patient, pro, hour=2 * n)
+        _add_appointment(patient, pro, hour=2 * n + 1, cancelled=True)
+    _add_appointment(patient, None, hour=9)
+    elsewhere = actor.patient if actor.patient is not None else _new_patient()
+    if elsewhere.id != patient.id:
+        _add_appointment(elsewhere, others[-1], hour=10)
+    db.session.commit()
+
+
+def _add_appointment(
+    patient: Patient, professional: Account | None, *, hour: int, cancelled: bool = False
+) -> None:
+    pro = professional.professional if professional is not None else None
+    now = clock.now()
+    start = now + timedelta(days=30, hours=hour)  # clear of the world's own appointment
+    db.session.add(
+        Appointment(
+            patient_id=patient.id,
+            professional_id=pro.id if pro is not None else None,
+            title="Consultation",
+            place="",
+            starts_at=start,
+            ends_at=start + timedelta(minutes=30),
+            duration_minutes=30,
+            created_by_kind="patient",
+            created_at=now,
+            updated_at=now,
+            updated_by_kind="patient",
+            cancelled_at=now if cancelled else None,
+            hidden_from_legal_reps=False,
+        )
+    )
 
 
 def _new_patient() -> Patient:
@@ -234,6 +278,14 @@ def test_lists_equal_what_decide_allows(app: Flask, case: Case) -> None:
         row.id for row in conversations if policy.decide(actor, Permission.CONVERSATION_READ, row)
     }
     assert listed == readable_conversations, "conversations"
+
+    _fill_appointments(patient, actor)
+    appointments = list(db.session.scalars(select(Appointment)))
+    listed = {row.id for row in db.session.scalars(queries.appointments_query(actor))}
+    readable_appointments = {
+        row.id for row in appointments if policy.decide(actor, Permission.APPOINTMENT_READ, row)
+    }
+    assert listed == readable_appointments, "appointments"
 
     reachable = {row.id for row in db.session.scalars(queries.reachable_patients(actor))}
     patients = list(db.session.scalars(select(Patient)))

@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import cli
 from webapp.blueprints.access import bp as access_bp
+from webapp.blueprints.agenda import bp as agenda_bp
 from webapp.blueprints.auth import bp as auth_bp
 from webapp.blueprints.counter import bp as counter_bp
 from webapp.blueprints.dev import bp as dev_bp
@@ -31,9 +32,8 @@ from webapp.blueprints.settings import bp as settings_bp
 from webapp.blueprints.visit import bp as visit_bp
 from webapp.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from webapp.core.settings import PROJECT_ROOT, Settings
-from webapp.services import catalogue
+from webapp.services import catalogue, prevention
 from webapp.services.crypto import settings
-from webapp.services.documents import upload_limit
 from webapp.web import auth_hooks, errors, filters, htmx
 from webapp.web.security import current_account_or_none
 from webapp.web.uploads import CarnetRequest
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     catalogue.current()  # the matrix and value sets are checked at start, not on first use
+    prevention.load_rules()  # so are the prevention reminder rules
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.request_class = CarnetRequest
     app.extensions["carnet.settings"] = settings
@@ -188,6 +189,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(documents_bp, url_prefix="/documents")
     app.register_blueprint(profile_bp, url_prefix="/profile")
     app.register_blueprint(messages_bp, url_prefix="/messages")
+    app.register_blueprint(agenda_bp, url_prefix="/agenda")
     app.register_blueprint(enrolment_bp, url_prefix="/enrolment")
     app.register_blueprint(pro_bp, url_prefix="/pro")
     app.register_blueprint(counter_bp, url_prefix="/counter")
@@ -204,10 +206,9 @@ def _refuse_oversized_bodies() -> None:
     if not declared:
         return
 
-    account = current_account_or_none()
-    limit = upload_limit(account) if account is not None else 1024 * 1024
+    limit = errors.request_limit()
     if declared > limit + 64 * 1024:
-        abort(413)
+        raise errors.BodyTooLarge(declared, limit)
 
 
 def _refuse_control_characters() -> None:
@@ -249,6 +250,9 @@ def _security_headers(response: Response) -> Response:
         response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     if request.endpoint == "static":
         response.headers["Cache-Control"] = "public, max-age=86400"
+    elif "ETag" in response.headers:
+        # A validator (the calendar feed): kept by the one client, asked again every time.
+        response.headers["Cache-Control"] = "private, no-cache"
     else:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"

@@ -11,15 +11,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import Select, func, select
 
+from webapp.cli import agenda as cli_agenda
 from webapp.cli import enrolment as cli_enrolment
 from webapp.cli import outbox as cli_outbox
 from webapp.cli import registers as cli_registers
 from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.core.settings import Settings
-from webapp.models import Account, Document, Message, MessageAttachment, Professional
+from webapp.models import Account, Appointment, Document, Message, MessageAttachment, Professional
 from webapp.services import (
     accounts,
+    agenda,
     audit,
     codes,
     demo,
@@ -34,6 +36,7 @@ from webapp.services.crypto import settings
 def install(app: Flask) -> None:
     app.cli.add_command(demo_group)
     cli_outbox.install(app)
+    cli_agenda.install(app)
     app.cli.add_command(audit_group)
     app.cli.add_command(accounts_group)
     app.cli.add_command(storage_group)
@@ -64,14 +67,16 @@ def demo_load() -> None:
 Carnet is served on {url}
 Every demo account's password is: {demo.password()}
 
-  patient.demo   patient: after the password, a 6-digit code is e-mailed;
-                 read it at {url}/dev/outbox
-  medecin.demo   her médecin traitant (general practice)
-  cardio.demo    cardiologist
-  pharma.demo    pharmacist
-  dentiste.demo  dentist
-  samu.demo      SAMU regulating physician
-  agent.demo     counter agent
+  patient.demo    patient: after the password, a 6-digit code is e-mailed;
+                  read it at {url}/dev/outbox
+  patient.senior  her father, born in 1958 (signs in like her): his agenda
+                  shows prevention reminders due
+  medecin.demo    their médecin traitant (general practice)
+  cardio.demo     cardiologist
+  pharma.demo     pharmacist
+  dentiste.demo   dentist
+  samu.demo       SAMU regulating physician
+  agent.demo      counter agent
 
 Professionals and the agent confirm with an authenticator code:
   .venv/bin/flask demo totp IDENTIFIER    prints the current one
@@ -312,6 +317,8 @@ def keys_rotate() -> None:
         done = 0
         while batch := db.session.scalars(stale(target).limit(100)).all():
             for row in batch:
+                if row.key_id is None or row.wrapped_key is None:
+                    continue  # an appointment without a note has nothing sealed
                 row.key_id, row.wrapped_key = storage.rewrap(
                     label(row), row.key_id, row.wrapped_key
                 )
@@ -320,7 +327,7 @@ def keys_rotate() -> None:
         click.echo(f"{done} {name} key(s) re-wrapped under key {target}.")
 
 
-Wrapped = Document | Message | MessageAttachment
+Wrapped = Document | Message | MessageAttachment | Appointment
 # Every row whose data key the master key wraps: the rows not yet under `target`, and the
 # label bound into the wrapping (a blob's id, or the message's own label).
 _WRAPPED: tuple[tuple[str, Callable[[str], Select[Wrapped]], Callable[[Wrapped], str]], ...] = (
@@ -346,6 +353,15 @@ _WRAPPED: tuple[tuple[str, Callable[[str], Select[Wrapped]], Callable[[Wrapped],
             .order_by(MessageAttachment.id)
         ),
         lambda row: str(getattr(row, "blob_id", "")),
+    ),
+    (
+        "appointment note",
+        lambda target: (
+            select(Appointment)
+            .where(Appointment.key_id.is_not(None), Appointment.key_id != target)
+            .order_by(Appointment.id)
+        ),
+        lambda row: agenda.note_label(row.id),
     ),
 )
 

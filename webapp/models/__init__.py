@@ -1,6 +1,7 @@
 """All models, imported here so that metadata and Alembic see every table."""
 
 from webapp.models.account import Account, Agent, Patient, Professional, Role
+from webapp.models.agenda import AgendaFeed, AgendaNotice, Appointment, ReminderState
 from webapp.models.audit import AccessEvent
 from webapp.models.auth import ActivationToken, OneTimeCode, RecoveryCode, UserSession
 from webapp.models.authorisation import Authorisation, AuthorisationKind
@@ -20,6 +21,10 @@ from webapp.models.outbox import OutboxMessage
 from webapp.models.profile import EntryKind, MeasureKind, Measurement, ProfileEntry, Section
 
 __all__ = [
+    "AgendaFeed",
+    "AgendaNotice",
+    "Appointment",
+    "ReminderState",
     "AccessEvent",
     "AssistedEnrolment",
     "Beneficiary",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from webapp.models import (
     Account,
+    Appointment,
     Conversation,
     Document,
     DocumentState,
@@ -24,6 +25,7 @@ from webapp.models.account import RecordState
 from webapp.models.profile import Measurement, ProfileEntry, Section
 from webapp.policy.permissions import (
     EMERGENCY_READS,
+    ON_APPOINTMENT,
     ON_CONVERSATION,
     ON_DOCUMENT,
     ON_ENTRY,
@@ -44,7 +46,9 @@ from webapp.policy.relations import is_blocked as relations_blocked
 from webapp.policy.relations import is_held, patient_of, relation
 from webapp.services import catalogue
 
-Resource = Patient | Document | SectionOf | ProfileEntry | Measurement | Conversation | None
+Resource = (
+    Patient | Document | SectionOf | ProfileEntry | Measurement | Conversation | Appointment | None
+)
 Item = Document | SectionOf | None
 
 _WORKSPACE_ROLE = {
@@ -87,6 +91,10 @@ def decide(
         if permission not in ON_CONVERSATION:
             return deny("no_rule")
         return _decide_on_conversation(actor, permission, resource)
+    if isinstance(resource, Appointment):
+        if permission not in ON_APPOINTMENT:
+            return deny("no_rule")
+        return _decide_on_appointment(actor, permission, resource)
     if isinstance(resource, Patient) and permission in ON_PATIENT:
         return _decide_on(actor, permission, resource, None, mode, identified)
     return deny("no_rule")
@@ -120,6 +128,8 @@ def _for_holder(actor: Account, permission: Permission, patient: Patient, item: 
         return deny("record_deleted")
     if permission in PROFESSIONAL_ONLY:
         return deny("professional_only")
+    if permission == Permission.APPOINTMENT_CREATE and patient.record_state != RecordState.ACTIVE:
+        return deny("record_not_active")
     if not isinstance(item, Document):
         return allow("own_record")
     doc = item
@@ -165,6 +175,8 @@ def decide_for_professional(
         return _way_in(pro, account_id, permission, patient, link, identified)
     if permission == Permission.MESSAGE_START:  # an emergency window starts no conversation
         return _normal_path(pro, permission, None, link)
+    if permission == Permission.APPOINTMENT_CREATE:
+        return _may_book(pro, account_id, patient, link, identified)
     doc = item if isinstance(item, Document) else None
     if doc is not None and doc.state == DocumentState.DELETED:
         return deny("document_deleted")
@@ -207,6 +219,17 @@ def _way_in(
         return allow("declared_consent") if identified else deny("not_identified")
     reach = _reach(pro, account_id, patient, link, identified)
     return allow("deposit") if reach else reach
+
+
+def _may_book(
+    pro: Professional, account_id: int | None, patient: Patient, link: Relation, identified: bool
+) -> Decision:
+    """A professional who may reach the patient (authorised, or identified in front of them)
+    books an appointment; an emergency window books nothing."""
+    reach = _reach(pro, account_id, patient, link, identified)
+    if reach and reach.in_emergency:
+        return deny("emergency_read_only")
+    return allow("book") if reach else reach
 
 
 def _authors_change(permission: Permission, doc: Document | None, is_author: bool) -> Decision:
@@ -341,6 +364,38 @@ def _participant(
     if is_blocked(pro):  # 2
         return deny("blocked_by_patient")
     return allow("participant")
+
+
+# --- appointments (SPEC §7) -------------------------------------------------------------------
+
+
+def _decide_on_appointment(
+    actor: Account, permission: Permission, appointment: Appointment
+) -> Decision:
+    """The holder and the professional concerned, and no one else; either may move or cancel
+    it while the record is open; a blocked professional loses even the sight of it."""
+    patient = patient_of(appointment.patient_id)
+    if actor.role == Role.PATIENT:
+        decision = _for_holder(actor, permission, patient, None)
+    elif actor.role == Role.PROFESSIONAL and actor.professional is not None:
+        pro = actor.professional
+        if appointment.professional_id != pro.id:
+            return deny("not_concerned")
+        if patient.record_state != RecordState.ACTIVE:  # 1
+            return deny("record_not_active")
+        if relations_blocked(pro, patient):  # 2
+            return deny("blocked_by_patient")
+        decision = allow("concerned")
+    elif actor.role == Role.AGENT:
+        return deny("agent_no_medical_content")
+    else:
+        return deny("no_rule")
+    if decision and permission != Permission.APPOINTMENT_READ:
+        if patient.record_state != RecordState.ACTIVE:
+            return deny("record_not_active")
+        if appointment.cancelled:
+            return deny("appointment_cancelled")
+    return decision
 
 
 # --- entries of the profile -------------------------------------------------------------------

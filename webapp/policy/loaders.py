@@ -13,7 +13,7 @@ from flask import abort
 from sqlalchemy.orm import joinedload
 
 from webapp.core.extensions import db
-from webapp.models import Account, Conversation, Document, Patient
+from webapp.models import Account, Appointment, Conversation, Document, Patient
 from webapp.models.profile import Measurement, ProfileEntry
 from webapp.policy import identified
 from webapp.policy.decide import Resource, conversation_rights, decide, decide_for_professional
@@ -209,6 +209,24 @@ def get_conversation_for(
         refusal = Action.CONVERSATION_REFUSED
         _refuse_item(actor, patient, decision, refusal, permission, "conversation", conversation.id)
     return conversation, rights
+
+
+def get_appointment_for(actor: Account, appointment_id: int, permission: Permission) -> Appointment:
+    """An appointment for `permission`, with its professional and record; a refusal is written
+    in the record's history and answers 404 (a cancelled one refuses changes, not sight)."""
+    appointment = db.session.get(
+        Appointment,
+        appointment_id,
+        options=[joinedload(Appointment.patient), joinedload(Appointment.professional)],
+    )
+    if appointment is None:
+        abort(404)
+    decision = decide(actor, permission, appointment)
+    if not decision:
+        patient = patient_of(appointment.patient_id)
+        refusal = Action.APPOINTMENT_REFUSED
+        _refuse_item(actor, patient, decision, refusal, permission, "appointment", appointment.id)
+    return appointment
 
 
 def _refuse_item(

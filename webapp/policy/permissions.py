@@ -41,6 +41,11 @@ class Permission(StrEnum):
     CONVERSATION_CLOSE = "conversation:close"  # the professional ends it
     CONVERSATION_ARCHIVE = "conversation:archive"  # the patient files it away, or back
     ATTACHMENT_SAVE = "attachment:save"  # the patient keeps an attachment among her documents
+    APPOINTMENT_CREATE = "appointment:create"  # the holder, or a professional who may reach her
+    APPOINTMENT_READ = "appointment:read"  # the holder and the professional concerned only
+    APPOINTMENT_EDIT = "appointment:edit"  # move it, change its words: either party
+    APPOINTMENT_CANCEL = "appointment:cancel"  # either party
+    AGENDA_MANAGE = "agenda:manage"  # the holder's reminders and calendar feed
 
 
 class Mode(StrEnum):
@@ -116,7 +121,12 @@ ON_PATIENT = frozenset(
         Permission.CONSENT_DECLARE,
         Permission.EMERGENCY_OPEN,
         Permission.MESSAGE_START,
+        Permission.APPOINTMENT_CREATE,
+        Permission.AGENDA_MANAGE,
     }
+)
+ON_APPOINTMENT = frozenset(
+    {Permission.APPOINTMENT_READ, Permission.APPOINTMENT_EDIT, Permission.APPOINTMENT_CANCEL}
 )
 ON_CONVERSATION = frozenset(
     {
@@ -148,6 +158,7 @@ PATIENT_ONLY = frozenset(
         Permission.ACCESS_MANAGE,
         Permission.CONVERSATION_ARCHIVE,
         Permission.ATTACHMENT_SAVE,
+        Permission.AGENDA_MANAGE,
     }
 )
 PROFESSIONAL_ONLY = frozenset(

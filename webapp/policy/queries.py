@@ -13,6 +13,7 @@ from webapp.core import clock
 from webapp.models import (
     AccessEvent,
     Account,
+    Appointment,
     Authorisation,
     AuthorisationKind,
     Beneficiary,
@@ -190,6 +191,26 @@ def conversations_query(actor: Account, *, archived: bool | None = None) -> Sele
     return query.options(contains_eager(Conversation.patient)).order_by(
         Conversation.last_message_at.desc(), Conversation.id.desc()
     )
+
+
+def appointments_query(actor: Account) -> Select[Appointment]:
+    """The appointments the actor may read (APPOINTMENT_READ): the holder's own, or those where
+    a professional is the one concerned, on an open record that does not block them. The
+    caller orders and bounds them (upcoming, past, a day, a week)."""
+    query = select(Appointment).join(Patient, Patient.id == Appointment.patient_id)
+    if actor.role == Role.PATIENT:
+        query = query.where(
+            Patient.account_id == actor.id, Patient.record_state != RecordState.DELETED
+        )
+    elif actor.role == Role.PROFESSIONAL and actor.professional is not None:
+        query = query.where(
+            Appointment.professional_id == actor.professional.id,
+            Patient.record_state == RecordState.ACTIVE,
+            ~_blocked(actor.professional.id, Appointment.patient_id),
+        )
+    else:
+        query = query.where(false())
+    return query.options(contains_eager(Appointment.patient))
 
 
 def reachable_patients(actor: Account) -> Select[Patient]:

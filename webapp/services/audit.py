@@ -24,6 +24,8 @@ class Action(StrEnum):
     SIGN_IN_REFUSED = "sign_in_refused"
     SECOND_FACTOR_REFUSED = "second_factor_refused"
     RECOVERY_CODE_USED = "recovery_code_used"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET_REFUSED = "password_reset_refused"
     SIGN_OUT = "sign_out"
     SESSION_ENDED = "session_ended"
     SIGN_OUT_EVERYWHERE = "sign_out_everywhere"
@@ -83,6 +85,14 @@ class Action(StrEnum):
     CONVERSATION_UNARCHIVED = "conversation_unarchived"
     CONVERSATION_REFUSED = "conversation_refused"
     ATTACHMENT_SAVED = "attachment_saved"
+    APPOINTMENT_CREATED = "appointment_created"
+    APPOINTMENT_CHANGED = "appointment_changed"
+    APPOINTMENT_CANCELLED = "appointment_cancelled"
+    APPOINTMENT_REFUSED = "appointment_refused"
+    REMINDER_UPDATED = "reminder_updated"
+    FEED_CREATED = "feed_created"
+    FEED_REVOKED = "feed_revoked"
+    FEED_READ = "feed_read"
 
 
 class ActorKind(StrEnum):

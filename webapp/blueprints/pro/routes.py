@@ -28,6 +28,7 @@ from webapp.models import Account, Document, Patient
 from webapp.policy import Mode, Permission, identified, loaders
 from webapp.services import (
     authorisations,
+    catalogue,
     crypto,
     document_lists,
     documents,
@@ -136,6 +137,7 @@ def patient(patient_id: int) -> ResponseReturnValue:
         my_accesses=workspace.my_accesses(account, record),
         can_download=loaders.document_check(account, record, Permission.DOCUMENT_DOWNLOAD),
         can_write_message=loaders.can(account, Permission.MESSAGE_START, record),
+        can_book=loaders.decide_on_patient(account, record, Permission.APPOINTMENT_CREATE).allowed,
     )
 
 
@@ -147,15 +149,27 @@ def _ways_in(
     status: int = 200,
 ) -> ResponseReturnValue:
     """The patient is identified but the professional may not read: the lawful ways in, and
-    what they deposited themselves (rule 7)."""
-    own = document_lists.list_documents(account, patient).page.items
+    what they deposited themselves (rule 7).
+
+    A professional the patient blocked is not told so: he gets the page of any professional
+    without access, word for word, and each way in then refuses him (SPEC §4.1).
+    """
+    if reason == "blocked_by_patient":
+        pro = account.professional
+        assert pro is not None
+        may_declare = not catalogue.current().needs_express_grant(pro.specialty)
+        may_deposit, own = True, []
+    else:
+        declare = loaders.decide_on_patient(account, patient, Permission.CONSENT_DECLARE)
+        deposit = loaders.decide_on_patient(account, patient, Permission.DOCUMENT_CREATE)
+        may_declare, may_deposit = declare.allowed, deposit.allowed
+        own = list(document_lists.list_documents(account, patient).page.items)
     return render_template(
         "pro/ways_in.html",
         patient=patient,
-        reason=reason,
         consent_form=consent_form or DeclareConsentForm(),
-        may_declare=loaders.decide_on_patient(account, patient, Permission.CONSENT_DECLARE).allowed,
-        may_deposit=loaders.decide_on_patient(account, patient, Permission.DOCUMENT_CREATE).allowed,
+        may_declare=may_declare,
+        may_deposit=may_deposit,
         own_deposits=own,
     ), status
 
