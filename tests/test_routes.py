@@ -19,6 +19,7 @@ from tests.builders import (
     make_agent,
     make_patient,
     make_professional,
+    pdf_file,
 )
 from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account, Conversation, Document, MessageAttachment
@@ -38,6 +39,10 @@ PUBLIC = {
     "auth.activate",
     "auth.open_activation_link",
     "auth.logout",
+    # A forgotten password: the person cannot sign in, by definition.
+    "auth.forgot",
+    "auth.forgot_code",
+    "auth.forgot_password",
     "dev.outbox",
     "dev.outbox_letter",
     # Getting a record: the person has no account yet.
@@ -53,6 +58,8 @@ PUBLIC = {
     "enrolment.done",
     "enrolment.lost_code",
     "enrolment.closed",
+    # A calendar application reads the agenda with its secret token alone.
+    "agenda.feed_ics",
 }
 
 
@@ -212,7 +219,7 @@ def _conversation_with_attachment() -> tuple[Account, int, int]:
     pro = make_professional()
     authorise(pro, holder)
     assert holder.patient is not None
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = pdf_file("Bilan")
     conversation = messages.start(
         pro,
         holder.patient,

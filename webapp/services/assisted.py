@@ -27,7 +27,7 @@ from webapp.models import (
 )
 from webapp.models.account import AccountState, RecordState, Role
 from webapp.policy import queries
-from webapp.services import crypto, enrolment, letters, lifecycle, provisional
+from webapp.services import crypto, enrolment, letters, lifecycle, provisional, recovery
 from webapp.services.audit import Action, record_access
 
 VISIT_LIFETIME = timedelta(hours=2)
@@ -230,7 +230,7 @@ def send_code(visit: AssistedEnrolment, actor: Account, channel: str) -> None:
     """A new code by SMS or e-mail to the contact on file, or in a letter printed here."""
     beneficiary = visit.beneficiary
     patient = lifecycle.record_for(beneficiary)
-    if not lifecycle.can_receive_code(patient):
+    if not lifecycle.can_receive_code(patient) and not recovery.counter_may_reissue(patient, actor):
         raise VisitError("no code for this record")
     issuer = CodeIssuer.PROFESSIONAL if actor.role == Role.PROFESSIONAL else CodeIssuer.AGENT
     if channel == "print":

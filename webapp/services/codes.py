@@ -35,8 +35,12 @@ def normalise(code: str) -> str:
 # --- codes sent by e-mail or SMS -------------------------------------------------------------
 
 
-def issue_code(account: Account, purpose: str, channel: str) -> str:
-    """Create a 6-digit code; earlier unused codes for the same purpose stop working."""
+def issue_code(account: Account, purpose: str, channel: str, *, digits: int = 6) -> str:
+    """Create a code of `digits` digits; earlier unused codes for the same purpose stop working.
+
+    Six for a person to type; a longer one serves as a ticket that leaves the server only
+    sealed in the session cookie (a forgotten password's last step).
+    """
     now = clock.now()
     db.session.execute(
         update(OneTimeCode)
@@ -47,7 +51,7 @@ def issue_code(account: Account, purpose: str, channel: str) -> str:
         )
         .values(consumed_at=now)
     )
-    code = f"{secrets.randbelow(1_000_000):06d}"
+    code = f"{secrets.randbelow(10**digits):0{digits}d}"
     db.session.add(
         OneTimeCode(
             account_id=account.id,
@@ -81,6 +85,30 @@ def consume_code(account: Account, purpose: str, code: str) -> bool:
         return True
     db.session.execute(update(OneTimeCode).where(*live).values(attempts=OneTimeCode.attempts + 1))
     return False
+
+
+def spend_try(account: Account, purpose: str) -> None:
+    """A wrong answer given beside a code (a second proof) costs the code a try all the same."""
+    db.session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.account_id == account.id,
+            OneTimeCode.purpose == purpose,
+            OneTimeCode.consumed_at.is_(None),
+            OneTimeCode.expires_at > clock.now(),
+            OneTimeCode.attempts < CODE_MAX_TRIES,
+        )
+        .values(attempts=OneTimeCode.attempts + 1)
+    )
+
+
+def void_codes(account: Account) -> None:
+    """Every code still waiting for this account stops working (its password just changed)."""
+    db.session.execute(
+        update(OneTimeCode)
+        .where(OneTimeCode.account_id == account.id, OneTimeCode.consumed_at.is_(None))
+        .values(consumed_at=clock.now())
+    )
 
 
 # --- TOTP -----------------------------------------------------------------------------------
@@ -143,6 +171,15 @@ def _matching_step(secret: str, code: str) -> int | None:
         if crypto.same(totp.at(step * TOTP_STEP), code):
             return step
     return None
+
+
+def totp_matches(account: Account, code: str) -> bool:
+    """Whether `code` is the linked app's code now, without recording it (`verify_totp` does)."""
+    secret = totp_secret(account)
+    code = normalise(code)
+    if secret is None or not account.uses_totp or len(code) != 6 or not code.isdigit():
+        return False
+    return _matching_step(secret, code) is not None
 
 
 def verify_totp(account: Account, code: str) -> bool:
@@ -209,8 +246,12 @@ def looks_like_recovery_code(code: str) -> bool:
     return len(normalise(code)) == 10
 
 
+def _recovery_raw(code: str) -> str:
+    return normalise(code).replace("O", "0").replace("I", "1").replace("L", "1")
+
+
 def burn_recovery_code(account: Account, code: str) -> bool:
-    raw = normalise(code).replace("O", "0").replace("I", "1").replace("L", "1")
+    raw = _recovery_raw(code)
     unused = db.session.scalars(
         select(RecoveryCode).where(
             RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None)
@@ -226,6 +267,46 @@ def burn_recovery_code(account: Account, code: str) -> bool:
             )
             return affected(burned) == 1
     return False
+
+
+def matching_recovery_code(account: Account | None, code: str) -> int | None:
+    """The id of the unused recovery code `code` is, without using it up.
+
+    Every one of the ten places is checked, filled or not, and without stopping at a match:
+    the time taken tells neither how many codes are left nor whether the account exists.
+    """
+    raw = _recovery_raw(code)
+    unused: list[RecoveryCode] = []
+    if account is not None:
+        unused = list(
+            db.session.scalars(
+                select(RecoveryCode).where(
+                    RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None)
+                )
+            )
+        )
+    found = None
+    for index in range(max(RECOVERY_COUNT, len(unused))):
+        candidate = unused[index] if index < len(unused) else None
+        right = passwords.verify(candidate.code_hash if candidate else None, raw)
+        if right and candidate is not None and found is None:
+            found = candidate.id
+    return found
+
+
+def burn_recovery_code_id(account: Account, code_id: int) -> bool:
+    """Use up the recovery code found by `matching_recovery_code`: once, even in a race."""
+    burned = db.session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.id == code_id,
+            RecoveryCode.account_id == account.id,
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    return affected(burned) == 1
 
 
 def remaining_recovery_codes(account: Account) -> int:

@@ -16,7 +16,7 @@ from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Beneficiary, CodeIssuer, Patient
 from webapp.models.account import AccountState, RecordState, Role, SecondFactor
-from webapp.services import crypto, lifecycle, notify, provisional
+from webapp.services import crypto, lifecycle, notify, provisional, recovery
 from webapp.services.audit import Action, record_access
 from webapp.services.auth import find_account, normalise_identifier
 
@@ -215,6 +215,10 @@ def activate(code_id: int, patient_id: int, choice: Activation) -> Account:
         raise EnrolmentError("identifier")
     now = clock.now()
     account = patient.account
+    # A code from a counter for an account in use: the person lost access and chooses a new
+    # password; the record, its documents and its history stay as they are.
+    recovering = recovery.online(patient)
+    emergency_before = emergency_detail(patient)
     earlier = _known_contacts(patient)
     if account is None:
         account = Account(
@@ -230,6 +234,8 @@ def activate(code_id: int, patient_id: int, choice: Activation) -> Account:
     account.state = AccountState.ACTIVE
     account.email = choice.email
     account.mobile = choice.mobile
+    if recovering:
+        recovery.reset_at_counter(account, earlier)
     if not account.uses_totp:
         account.second_factor = choice.second_factor
     patient.account = account
@@ -238,14 +244,18 @@ def activate(code_id: int, patient_id: int, choice: Activation) -> Account:
     db.session.flush()
     if patient.record_state != RecordState.ACTIVE:
         lifecycle.transition(patient, RecordState.ACTIVE, actor=account)
-    record_access(patient, account, Action.ONLINE_ACCESS_OPENED, resource_type="record")
-    record_access(
-        patient,
-        account,
-        Action.EMERGENCY_SETTINGS_CHANGED,
-        resource_type="record",
-        detail=emergency_detail(patient),
-    )
+    if not recovering:
+        record_access(patient, account, Action.ONLINE_ACCESS_OPENED, resource_type="record")
+    if not recovering or emergency_detail(patient) != emergency_before:
+        record_access(
+            patient,
+            account,
+            Action.EMERGENCY_SETTINGS_CHANGED,
+            resource_type="record",
+            detail=emergency_detail(patient),
+        )
+    if recovering:
+        return account  # every contact was told by `reset_at_counter`
     notify.enqueue(account, "welcome", identifier=account.identifier)
     # Whoever held the card could have asked for the code: the contacts known before this
     # activation hear of it at once, so that the real holder can react.

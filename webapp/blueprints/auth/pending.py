@@ -67,7 +67,9 @@ def load() -> tuple[Pending, Account] | None:
     account = auth.account_for_pending(
         pending.account_id, enrolling=pending.purpose == Purpose.ENROL
     )
-    if account is None:
+    changed = account.password_changed_at if account is not None else None
+    if account is None or (changed is not None and changed.timestamp() > pending.started):
+        # A sign-in begun with the password that has since been replaced is worth nothing.
         end()
         return None
     return pending, account

@@ -25,7 +25,7 @@ from webapp.blueprints.enrolment.forms import (
 from webapp.core.extensions import db, limiter
 from webapp.models import Beneficiary, Patient
 from webapp.models.account import RecordState
-from webapp.services import enrolment, lifecycle, notify, passwords, provisional
+from webapp.services import enrolment, lifecycle, notify, passwords, provisional, recovery
 from webapp.web.identity_fields import nir_problem, serial_problem
 from webapp.web.security import public
 
@@ -100,6 +100,7 @@ def choice() -> ResponseReturnValue:
         patient=patient,
         beneficiary=beneficiary,
         can_oppose=patient.record_state == RecordState.PENDING,
+        recovering=recovery.online(patient),
         masked_email=enrolment.mask_email(beneficiary.email),
         masked_mobile=enrolment.mask_mobile(beneficiary.mobile),
     )
@@ -314,6 +315,11 @@ def emergency() -> ResponseReturnValue:
     if not found.get("identifier") or not password_hash:
         return redirect(url_for("enrolment.account"), 303)
     form = EmergencyForm()
+    patient = progress.patient
+    if request.method == "GET" and patient.account is not None:
+        # Someone who had an account keeps her choices unless she changes them here.
+        form.emergency.data = "oppose" if patient.oppose_emergency_access else "allow"
+        form.regulation.data = "oppose" if patient.oppose_regulation_access else "allow"
     if form.validate_on_submit():
         choice = enrolment.Activation(
             identifier=str(found["identifier"]),
@@ -326,7 +332,13 @@ def emergency() -> ResponseReturnValue:
         )
         return _open_record(int(found["code"]), progress.patient, choice)
     status = 422 if form.errors else 200
-    return render_template("enrolment/emergency.html", form=form, step=3, steps=STEPS), status
+    return render_template(
+        "enrolment/emergency.html",
+        form=form,
+        step=3,
+        steps=STEPS,
+        recovering=recovery.online(patient),
+    ), status
 
 
 def _open_record(
@@ -334,6 +346,7 @@ def _open_record(
 ) -> ResponseReturnValue:
     """The last step: the account is created and the record opens, or the person is told why
     not."""
+    recovering = recovery.online(patient)
     try:
         created = enrolment.activate(code_id, patient.id, choice)
     except enrolment.CodeGone:
@@ -349,6 +362,7 @@ def _open_record(
     db.session.commit()
     state.end()
     session["activated_identifier"] = created.identifier
+    session["activation_reset_password"] = recovering
     return redirect(url_for("enrolment.done"), 303)
 
 
@@ -358,7 +372,13 @@ def done() -> ResponseReturnValue:
     identifier = session.get("activated_identifier")
     if not isinstance(identifier, str):
         return redirect(url_for("auth.login"), 303)
-    return render_template("enrolment/done.html", identifier=identifier, step=4, steps=STEPS)
+    return render_template(
+        "enrolment/done.html",
+        identifier=identifier,
+        step=4,
+        steps=STEPS,
+        reset=bool(session.get("activation_reset_password")),
+    )
 
 
 @bp.route("/code", methods=["GET", "POST"])
