@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.builders import csrf_from, login_as, make_patient
+from tests.builders import csrf_from, login_as, make_patient, pdf_file
 from tests.conftest import IsolatedClient
 from webapp import create_app
 from webapp.core import clock
@@ -84,9 +84,16 @@ def signed_in(app: Flask, documents_count: int) -> FlaskClient:
     return client
 
 
+def pdf_of(size: int) -> bytes:
+    """A real PDF (uploads are parsed) of exactly `size` bytes: random bytes in a stream."""
+    padding = size - len(pdf_file())
+    longer = len(pdf_file(padding=bytes(padding))) - size  # the stream's length has digits
+    return pdf_file(padding=os.urandom(padding - longer))
+
+
 def transfer(client: FlaskClient, size: int) -> tuple[float, float, int, int]:
     """Upload then download `size` bytes; MB/s both ways and peak traced memory both ways."""
-    content = b"%PDF-1.4\n" + os.urandom(size - 9)
+    content = pdf_of(size)
     page = client.get("/documents/new")
     tracemalloc.start()
     start = time.perf_counter()

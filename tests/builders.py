@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from datetime import date
+from typing import Any
 
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -127,15 +130,15 @@ def secret_from(response: TestResponse) -> str:
     return found.group(1).replace(" ", "")
 
 
-def last_code(account: Account) -> str:
-    """The 6-digit code most recently queued for this account."""
+def last_code(account: Account, kind: str = "signin_code") -> str:
+    """The 6-digit code most recently queued for this account (a sign-in code by default)."""
     db.session.expire_all()
     message = db.session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.account_id == account.id, OutboxMessage.kind == "signin_code")
+        .where(OutboxMessage.account_id == account.id, OutboxMessage.kind == kind)
         .order_by(OutboxMessage.id.desc())
     ).first()
-    assert message is not None, "no sign-in code was queued"
+    assert message is not None, f"no {kind} was queued"
     found = re.search(r"\b(\d{6})\b", notify.message_text(message))
     assert found
     return found.group(1)
@@ -264,3 +267,51 @@ def outbox_code(recipient: str, pattern: str = r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z
     found = re.search(pattern, notify.message_text(message))
     assert found is not None
     return found.group(0)
+
+
+# --- files that pass the content checks (webapp/services/file_safety.py) -----------------------
+
+
+def build_pdf(objects: list[bytes], *, trailer: bytes = b"") -> bytes:
+    """A PDF 1.7 of these objects (numbered from 1; the first is the catalog) with a correct
+    cross-reference table; `trailer` adds entries to the trailer dictionary."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets: list[int] = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\n" % (len(objects) + 1, trailer)
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def pdf_file(text: str = "Bilan", *, padding: bytes = b"") -> bytes:
+    """A valid one-page PDF that says `text` (ASCII, left uncompressed: it can be found in the
+    bytes); `padding` goes in a stream of its own, to make the file larger or binary."""
+    content = b"BT /F1 12 Tf 72 720 Td (%s) Tj ET" % text.encode("ascii")
+    return build_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(padding), padding),
+        ]
+    )
+
+
+def image_file(kind: str = "PNG", size: tuple[int, int] = (40, 30), **options: Any) -> bytes:
+    """A small real picture (a gradient) in Pillow's format `kind`, saved with `options`."""
+    width, height = size
+    picture = Image.new("RGB", size)
+    picture.putdata(
+        [(x * 255 // width, y * 255 // height, 128) for y in range(height) for x in range(width)]
+    )
+    out = io.BytesIO()
+    picture.save(out, format=kind, **options)
+    return out.getvalue()

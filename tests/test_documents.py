@@ -19,10 +19,12 @@ from werkzeug.test import TestResponse
 from tests.builders import (
     authorise,
     csrf_from,
+    image_file,
     login_as,
     make_agent,
     make_patient,
     make_professional,
+    pdf_file,
 )
 from webapp.core import clock
 from webapp.core.extensions import db
@@ -30,8 +32,8 @@ from webapp.models import AccessEvent, Account, Document
 from webapp.policy import queries
 from webapp.services import storage
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"x" * 200
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+PDF = pdf_file("Prise de sang")
+PNG = image_file("PNG")
 
 
 def upload(
@@ -104,7 +106,8 @@ class TestAdding:
         assert "Prise de sang" in page and "Qui peut voir ce document ?" in page
 
     def test_the_file_on_disk_is_encrypted(self, client: FlaskClient, patient: Account) -> None:
-        marker = b"%PDF-1.4 MARQUEUR-SECRET-LISIBLE " + b"y" * 100
+        marker = pdf_file("MARQUEUR-SECRET-LISIBLE")
+        assert b"MARQUEUR-SECRET" in marker
         upload(client, marker)
         (doc,) = _documents()
         on_disk = (storage.blob_folder() / (doc.blob_id or "")).read_bytes()
@@ -173,7 +176,7 @@ class TestAdding:
             ("category", "astrologie", "N'est pas un choix valide."),
             ("date", "2999-01-01", "La date des soins ne peut pas être dans le futur."),
             ("date", "1850-06-01", "Choisissez une date après 1900."),
-            ("date", "03/03/2026", "Indiquez la date des soins, par exemple 03/03/2026."),
+            ("date", "03/03/2026", "Indiquez la date des soins : jour, mois et année."),
         ],
     )
     def test_bad_fields_are_explained(

@@ -22,6 +22,7 @@ from tests.builders import (
     make_document,
     make_patient,
     make_professional,
+    pdf_file,
 )
 from webapp import policy
 from webapp.core import clock
@@ -195,7 +196,7 @@ def stored_document(holder: Account) -> Document:
     doc = documents.add(
         holder,
         holder.patient,
-        stream=io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"x" * 200),
+        stream=io.BytesIO(pdf_file("Bilan", padding=b"x" * 200)),
         file_name="bilan.pdf",
         title="Bilan",
         category="biologie",

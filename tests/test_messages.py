@@ -24,6 +24,7 @@ from tests.builders import (
     make_agent,
     make_patient,
     make_professional,
+    pdf_file,
 )
 from tests.test_policy import WINDOW, _open_window
 from tests.test_query_counts import counting
@@ -44,7 +45,7 @@ from webapp.models.digest import DigestEntry
 from webapp.services import messages, notify, storage
 from webapp.services.audit import Action
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + bytes(range(256)) * 4
+PDF = pdf_file("Bilan", padding=bytes(range(256)) * 4)
 EXE = b"MZ\x90\x00" + b"\x00" * 400  # a Windows program: refused by content, whatever its name
 TOO_BIG = PDF[:20] + b"0" * (5 * 1024 * 1024)  # a PDF one byte over 5 MB and more
 SUBJECT = "Vos résultats de prise de sang"

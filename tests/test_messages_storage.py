@@ -10,13 +10,13 @@ from dataclasses import replace
 import pytest
 from flask import Flask
 
-from tests.builders import authorise, make_patient, make_professional
+from tests.builders import authorise, make_patient, make_professional, pdf_file
 from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Message, MessageAttachment, Patient
 from webapp.services import message_files, messages, storage
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"m" * 300
+PDF = pdf_file("Bilan", padding=b"m" * 300)
 
 
 def _conversation_with_attachment() -> tuple[Account, MessageAttachment]:

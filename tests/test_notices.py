@@ -8,7 +8,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.builders import authorise, csrf_from, login_as, make_patient, make_professional
+from tests.builders import (
+    authorise,
+    csrf_from,
+    login_as,
+    make_patient,
+    make_professional,
+    pdf_file,
+)
 from webapp import policy
 from webapp.core import clock
 from webapp.core.extensions import db
@@ -17,7 +24,7 @@ from webapp.policy import loaders
 from webapp.services import audit, documents, notify
 from webapp.services.audit import Action
 
-PDF = b"%PDF-1.4\n" + b"z" * 100
+PDF = pdf_file("Bilan")
 
 
 def _kinds() -> list[str]:

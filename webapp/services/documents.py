@@ -17,7 +17,7 @@ from webapp.core.extensions import db
 from webapp.models import Account, Document, DocumentState, MessageAttachment, Patient, Role
 from webapp.models.base import affected
 from webapp.models.document import AuthorKind
-from webapp.services import catalogue, notify, storage
+from webapp.services import catalogue, file_safety, notify, storage
 from webapp.services.audit import Action, record_access
 
 PATIENT_LIMIT = 5 * 1024 * 1024
@@ -95,7 +95,7 @@ def add(
     hold_from_patient = hold_from_patient and actor.professional is not None
     if submission_key and (found := _find_submission(patient, submission_key)) is not None:
         raise DuplicateSubmission(found)
-    blob = storage.store(stream, max_bytes=upload_limit(actor))
+    blob = file_safety.store_upload(stream, max_bytes=upload_limit(actor))
     document = Document(
         patient_id=patient.id,
         title=title.strip(),
@@ -230,7 +230,7 @@ def replace(actor: Account, old: Document, *, stream: IO[bytes], file_name: str)
     """A new version; the earlier one stays listed. Two tabs: the second gets a conflict."""
     patient = db.session.get(Patient, old.patient_id)
     assert patient is not None
-    blob = storage.store(stream, max_bytes=upload_limit(actor))
+    blob = file_safety.store_upload(stream, max_bytes=upload_limit(actor))
     superseded = db.session.execute(
         update(Document)
         .where(

@@ -13,7 +13,7 @@ from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, Conversation, Document, Message, MessageAttachment
 from webapp.policy.relations import patient_of
-from webapp.services import documents, storage
+from webapp.services import documents, file_safety, storage
 from webapp.services.audit import Action, record_access
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ ATTACHMENT_LIMIT = documents.PATIENT_LIMIT  # 5 MB, as the patient's own documen
 
 
 def attach(message: Message, upload: Upload) -> MessageAttachment:
-    blob = storage.store(upload.stream, max_bytes=ATTACHMENT_LIMIT)
+    blob = file_safety.store_upload(upload.stream, max_bytes=ATTACHMENT_LIMIT)
     attachment = MessageAttachment(
         message_id=message.id,
         conversation_id=message.conversation_id,

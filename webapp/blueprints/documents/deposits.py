@@ -9,7 +9,7 @@ from werkzeug.datastructures import FileStorage
 from webapp.blueprints.documents.forms import DocumentForm
 from webapp.core.extensions import db
 from webapp.models import Account, Document, Patient
-from webapp.services import documents, storage
+from webapp.services import documents, file_safety, storage
 
 
 def deposit_from(
@@ -60,4 +60,36 @@ def file_problem(problem: storage.StorageError) -> str:
             "Ce type de fichier n'est pas accepté. Envoyez un PDF, une photo (JPEG, PNG, "
             "TIFF), un RTF ou un texte."
         )
+    if isinstance(problem, file_safety.Refused):
+        return _content_problem(problem)
     return _("Ce fichier n'a pas pu être enregistré. Réessayez.")
+
+
+def _content_problem(problem: file_safety.Refused) -> str:
+    """Why a file of an accepted type was refused, and what the person can do instead."""
+    if isinstance(problem, file_safety.TooManyPixels):
+        return _(
+            "Cette image est trop grande : %(count)s millions de pixels au plus. Envoyez-la "
+            "en taille réduite (sur un téléphone, choisissez « taille moyenne » à l'envoi).",
+            count=problem.limit // 1_000_000,
+        )
+    if isinstance(problem, file_safety.ActiveContent):
+        return _(
+            "Ce PDF contient un programme, un script ou un fichier caché : il est refusé par "
+            "sécurité. Ouvrez-le, imprimez-le en PDF (« Imprimer », puis « Enregistrer en "
+            "PDF ») et envoyez cette copie."
+        )
+    if isinstance(problem, file_safety.PasswordProtected):
+        return _(
+            "Ce PDF est protégé par un mot de passe. Enregistrez-en une copie sans mot de "
+            "passe, puis envoyez cette copie."
+        )
+    if isinstance(problem, file_safety.TooComplex):
+        return _(
+            "Ce fichier est trop complexe pour être vérifié. Imprimez-le en PDF, ou envoyez "
+            "une photo du document."
+        )
+    return _(
+        "Ce fichier est abîmé ou incomplet : il ne s'ouvre pas correctement. Enregistrez-le "
+        "à nouveau, ou prenez une nouvelle photo du document, puis réessayez."
+    )

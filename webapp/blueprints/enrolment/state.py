@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from flask import session
 
+from webapp.core import clock
 from webapp.models import Beneficiary, Patient
 from webapp.services import crypto, enrolment, provisional
 
@@ -25,21 +25,24 @@ CHECK_SECONDS = 600
 CHECK_TRIES = 5
 
 
+def _now() -> float:
+    """Seconds since the epoch from the project's clock, which tests move (a cookie holds
+    plain numbers, not datetimes)."""
+    return clock.now().timestamp()
+
+
 def begin(match: provisional.Match) -> None:
     session[KEY] = {
         "code": match.code_id,
         "patient": match.patient.id,
         "beneficiary": match.beneficiary.id,
-        "started": time.time(),
+        "started": _now(),
     }
 
 
 def current() -> dict[str, Any] | None:
     found = session.get(KEY)
-    if (
-        not isinstance(found, dict)
-        or time.time() - float(found.get("started", 0)) > LIFETIME_SECONDS
-    ):
+    if not isinstance(found, dict) or _now() - float(found.get("started", 0)) > LIFETIME_SECONDS:
         return None
     if not provisional.still_live(int(found["code"])):
         return None
@@ -99,7 +102,7 @@ def new_check(kind: str, address: str) -> str:
         "address": seal_text(address),
         "nonce": nonce,
         "digest": crypto.keyed_digest("contact-check", f"{nonce}:{code}"),
-        "until": time.time() + CHECK_SECONDS,
+        "until": _now() + CHECK_SECONDS,
         "tries": 0,
     }
     update(checks=checks)
@@ -115,7 +118,7 @@ def try_check(kind: str, typed: str) -> str | None:
     """The proven address when the code is right; a wrong one costs one of five tries."""
     checks = pending_checks()
     check = checks.get(kind)
-    if not isinstance(check, dict) or check["tries"] >= CHECK_TRIES or time.time() > check["until"]:
+    if not isinstance(check, dict) or check["tries"] >= CHECK_TRIES or _now() > check["until"]:
         return None
     typed = "".join(ch for ch in typed if ch.isdigit())
     digest = crypto.keyed_digest("contact-check", f"{check['nonce']}:{typed}")
