@@ -66,8 +66,10 @@ def start(
     return session, token
 
 
-def load(token: str | None) -> UserSession | None:
-    """The live session for a cookie, or None when unknown, revoked, idle or too old."""
+def load(token: str | None, *, touch: bool = True) -> UserSession | None:
+    """The live session for a cookie, or None when unknown, revoked, idle or too old.
+    `touch`: the request is the person's own activity, which keeps the session alive (a
+    page's background poll is not)."""
     if not token or len(token) > 100:
         return None
     # The account and its patient, professional or agent row come with it: one query, not
@@ -96,7 +98,7 @@ def load(token: str | None) -> UserSession | None:
         revoke(session)
         db.session.commit()
         return None
-    if now - session.last_seen_at > TOUCH_EVERY:
+    if touch and now - session.last_seen_at > TOUCH_EVERY:
         session.last_seen_at = now
         db.session.commit()
     return session

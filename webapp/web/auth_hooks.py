@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, current_app, g, redirect, request, url_for
+from flask import Flask, Request, current_app, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from webapp.core.extensions import login_manager
 from webapp.models import Account
-from webapp.services import sessions
+from webapp.services import crypto, sessions
 from webapp.web import htmx
 from webapp.web.security import safe_next
 
@@ -20,7 +22,11 @@ def install(app: Flask) -> None:
 
 
 def _load_from_cookie(req: Request) -> Account | None:
-    session = sessions.load(req.cookies.get(sessions.cookie_name()))
+    view = current_app.view_functions.get(req.endpoint or "")
+    session = sessions.load(
+        req.cookies.get(sessions.cookie_name()),
+        touch=not getattr(view, "carnet_passive", False),
+    )
     if session is None:
         return None
     g.user_session = session
@@ -42,6 +48,26 @@ def _require_sign_in() -> ResponseReturnValue | None:
 def _unauthorised() -> ResponseReturnValue:
     here = request.full_path if request.method == "GET" else request.path
     target = url_for("auth.login", next=safe_next(here.rstrip("?")))
-    if htmx.is_request():
-        return htmx.redirect(target, status=401)
-    return redirect(target, 302)
+    # A session cookie that no longer opens anything: the session was idle, too old or
+    # ended elsewhere. The sign-in page says so, whether a page or an htmx request got here.
+    ended = bool(request.cookies.get(sessions.cookie_name()))
+    if ended:
+        flash(
+            _(
+                "Vous avez été déconnecté pour protéger votre dossier : votre session a expiré "
+                "ou a été fermée. Reconnectez-vous pour continuer."
+            ),
+            "info",
+        )
+    response: Response = (
+        htmx.redirect(target, status=401) if htmx.is_request() else redirect(target, 302)
+    )
+    if ended:  # said once: the next visit without a session is a plain one
+        response.delete_cookie(
+            sessions.cookie_name(),
+            path="/",
+            secure=crypto.settings().secure_cookies,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 
+from babel.numbers import format_decimal
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from webapp.core.extensions import db
+from webapp.services.documents import upload_limit
+from webapp.services.message_files import ATTACHMENT_LIMIT
 from webapp.web import htmx
+from webapp.web.security import current_account_or_none
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,7 @@ MESSAGES = {
         _l("Cette action n'est pas possible ici"),
         _l("Revenez à la page précédente et utilisez les boutons proposés."),
     ),
+    # The page says the size sent and the person's own limit instead (_too_large_advice).
     413: (
         _l("Le fichier est trop volumineux"),
         _l("Choisissez un fichier plus petit (5 Mo au plus pour un patient) et réessayez."),
@@ -49,6 +56,35 @@ MESSAGES = {
         _l("Rien de ce que vous aviez enregistré n'est perdu. Réessayez dans quelques minutes."),
     ),
 }
+# What an anonymous visitor may send: forms only, never a file.
+ANONYMOUS_LIMIT = 1024 * 1024
+
+
+class BodyTooLarge(RequestEntityTooLarge):
+    """A body refused for its declared length: its page says that length and the limit."""
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        super().__init__()
+        self.size = size
+        self.limit = limit
+
+
+def request_limit() -> int:
+    """The largest file the visitor may send: their own upload limit, 1 Mo when anonymous."""
+    account = current_account_or_none()
+    return upload_limit(account) if account is not None else ANONYMOUS_LIMIT
+
+
+def file_limit(kind: str = "document") -> int:
+    """The largest file the visitor may choose in a form: a document, or a message's attachment."""
+    return ATTACHMENT_LIMIT if kind == "attachment" else request_limit()
+
+
+def megabytes(size: int) -> str:
+    """A size in Mo the way people read it in their language: 6,2 in French, 6.2 in English."""
+    return str(format_decimal(round(size / (1024 * 1024), 1), locale=str(get_locale() or "fr")))
+
+
 CSRF_MESSAGE = (
     _l("Cette page a expiré"),
     _l("Par sécurité, les formulaires expirent. Rechargez la page et recommencez."),
@@ -59,6 +95,9 @@ def install(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
+    # A file field says its limit before sending (macros/forms.html file_field, app.js).
+    app.add_template_global(file_limit, "file_limit")
+    app.add_template_filter(megabytes, "megabytes")
 
 
 def _render(
@@ -76,6 +115,8 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
     if code not in MESSAGES:
         return error
+    if code == RequestEntityTooLarge.code:
+        return _render(code, MESSAGES[code][0], _too_large_advice(error))
     allowed = getattr(error, "valid_methods", None)
     headers = {"Allow": ", ".join(allowed)} if allowed else {}
     if code in (403, 404) and htmx.is_request():
@@ -87,6 +128,25 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
         else:
             headers["HX-Refresh"] = "true"
     return _render(code, *MESSAGES[code], headers=headers or None)
+
+
+def _too_large_advice(error: HTTPException) -> str:
+    """The limit, and the size sent when its length was declared (werkzeug's own refusal of
+    an undeclared body past MAX_CONTENT_LENGTH knows no size)."""
+    size = error.size if isinstance(error, BodyTooLarge) else None
+    limit = error.limit if isinstance(error, BodyTooLarge) else request_limit()
+    if size is None:
+        return _(
+            "La limite est de %(limit)s Mo par envoi. Choisissez un fichier plus petit, ou une "
+            "photo moins lourde, et réessayez.",
+            limit=megabytes(limit),
+        )
+    return _(
+        "Votre fichier pèse environ %(size)s Mo ; la limite est de %(limit)s Mo. Choisissez un "
+        "fichier plus petit, ou une photo moins lourde, et réessayez.",
+        size=megabytes(size),
+        limit=megabytes(limit),
+    )
 
 
 def _unexpected(error: Exception) -> ResponseReturnValue:

@@ -26,6 +26,13 @@ def public(view: Callable[P, R]) -> Callable[P, R]:
     return view
 
 
+def passive(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a view that pages call on their own (a badge's poll): it is not the person's
+    activity, so it never keeps an idle session alive."""
+    view.carnet_passive = True  # type: ignore[attr-defined]
+    return view
+
+
 def current_account() -> Account:
     account = current_user._get_current_object()  # noqa: SLF001
     if not isinstance(account, Account):

@@ -25,7 +25,7 @@ from webapp.services import message_files, messages, storage, workspace
 from webapp.services.audit import Action
 from webapp.web import files, htmx
 from webapp.web.paging import requested_page
-from webapp.web.security import current_account
+from webapp.web.security import current_account, passive
 
 Rights = Callable[[Permission], policy.Decision]
 
@@ -68,6 +68,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/unread")
+@passive
 def unread() -> ResponseReturnValue:
     """The badge in the menu: 204 when the count the page shows is still right."""
     count = messages.unread_count(_correspondent())
@@ -123,7 +124,7 @@ def new() -> ResponseReturnValue:
 
 def _reachable(actor: Account, raw: str) -> tuple[Patient, policy.Decision]:
     """A patient this professional may write to; anyone else's id is a refused attempt."""
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         abort(404)
     return loaders.get_patient_for(
         actor,
@@ -278,9 +279,14 @@ def save_attachment(conversation_id: int, attachment_id: int) -> ResponseReturnV
         return redirect(url_for(".thread", conversation_id=conversation.id), 303)
     if found.saved_document_id is not None:
         return redirect(url_for("documents.show", document_id=found.saved_document_id), 303)
-    doc = message_files.save_attachment(
-        actor, conversation, found, category=form.category.data or ""
-    )
+    try:
+        doc = message_files.save_attachment(
+            actor, conversation, found, category=form.category.data or ""
+        )
+    except storage.StorageError as problem:  # a file kept before today's checks, say
+        db.session.rollback()
+        flash(file_problem(problem), "error")
+        return redirect(url_for(".thread", conversation_id=conversation.id), 303)
     db.session.commit()
     flash(_("La pièce jointe est enregistrée dans vos documents."), "success")
     return redirect(url_for("documents.show", document_id=doc.id), 303)
