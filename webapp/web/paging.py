@@ -10,5 +10,5 @@ MAX_PAGE = 10_000
 
 def requested_page() -> int:
     raw = request.args.get("page", "1")
-    number = int(raw) if raw.isdigit() and len(raw) <= 6 else 1
+    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
     return min(max(number, 1), MAX_PAGE)

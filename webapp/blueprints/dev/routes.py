@@ -27,7 +27,7 @@ def outbox() -> ResponseReturnValue:
     )
 
 
-@bp.get("/outbox/<int:message_id>/letter.pdf")
+@bp.get("/outbox/<int(max=2147483647):message_id>/letter.pdf")
 @public
 def outbox_letter(message_id: int) -> ResponseReturnValue:
     if not settings().is_development:

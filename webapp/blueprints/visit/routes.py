@@ -28,7 +28,7 @@ from webapp.blueprints.visit.forms import (
 from webapp.core.extensions import db, limiter
 from webapp.models import Account, AssistedEnrolment
 from webapp.policy import Permission, loaders
-from webapp.services import assisted, enrolment, lifecycle
+from webapp.services import assisted, enrolment, lifecycle, provisional
 from webapp.services.enrolment import EnrolmentError
 from webapp.web.security import current_account
 
@@ -118,13 +118,18 @@ def _page(visit: AssistedEnrolment, status: int = 200, **extra: object) -> Respo
         beneficiary=beneficiary,
         state=patient.record_state if patient else None,
         has_account=bool(patient and patient.account_id),
-        masked_email=enrolment.mask_email(beneficiary.email),
+        code_waiting=provisional.waiting(patient) if patient else None,
+        # The agent is there to check the address with the person: in full at the counter.
+        email_shown=beneficiary.email
+        if side() == "counter"
+        else enrolment.mask_email(beneficiary.email),
         masked_mobile=enrolment.mask_mobile(beneficiary.mobile),
         actions=assisted.past_actions(beneficiary, current_account()),
         items=assisted.INFORMATION_ITEMS,
         channels=assisted.channels(beneficiary),
         letter_ready=assisted.letter(visit) is not None,
         action_label=action_word,
+        code_channel=code_channel,
         **extra,
     ), status
 
@@ -149,12 +154,12 @@ def identify() -> ResponseReturnValue:
     return _home_pages[side()](actor, identify_form=form), 422
 
 
-@bp.get("/visits/<int:visit_id>", endpoint="visit")
+@bp.get("/visits/<int(max=2147483647):visit_id>", endpoint="visit")
 def show(visit_id: int) -> ResponseReturnValue:
     return _page(_visit(visit_id))
 
 
-@bp.post("/visits/<int:visit_id>/inform")
+@bp.post("/visits/<int(max=2147483647):visit_id>/inform")
 def inform(visit_id: int) -> ResponseReturnValue:
     visit, actor = _visit(visit_id), current_account()
     form = InformForm()
@@ -172,7 +177,7 @@ def inform(visit_id: int) -> ResponseReturnValue:
     return redirect(url_for(".visit", visit_id=visit.id, _anchor="access"), 303)
 
 
-@bp.post("/visits/<int:visit_id>/access")
+@bp.post("/visits/<int(max=2147483647):visit_id>/access")
 def access(visit_id: int) -> ResponseReturnValue:
     visit = _visit(visit_id)
     form = AccessForm()
@@ -191,7 +196,7 @@ def access(visit_id: int) -> ResponseReturnValue:
     return redirect(url_for(".visit", visit_id=visit.id), 303)
 
 
-@bp.post("/visits/<int:visit_id>/code")
+@bp.post("/visits/<int(max=2147483647):visit_id>/code")
 @limiter.limit("30 per hour")
 @limiter.limit("20 per hour", key_func=_per_helper)
 def reissue(visit_id: int) -> ResponseReturnValue:
@@ -212,7 +217,7 @@ def reissue(visit_id: int) -> ResponseReturnValue:
     return redirect(url_for(".visit", visit_id=visit.id), 303)
 
 
-@bp.post("/visits/<int:visit_id>/oppose")
+@bp.post("/visits/<int(max=2147483647):visit_id>/oppose")
 def oppose(visit_id: int) -> ResponseReturnValue:
     visit = _visit(visit_id)
     if not OpposeForm().validate_on_submit():
@@ -229,7 +234,7 @@ def oppose(visit_id: int) -> ResponseReturnValue:
     return redirect(url_for(".visit", visit_id=visit.id), 303)
 
 
-@bp.get("/visits/<int:visit_id>/letter.pdf")
+@bp.get("/visits/<int(max=2147483647):visit_id>/letter.pdf")
 def letter(visit_id: int) -> ResponseReturnValue:
     pdf = assisted.letter(_visit(visit_id))
     if pdf is None:
@@ -241,7 +246,7 @@ def letter(visit_id: int) -> ResponseReturnValue:
     return response
 
 
-@bp.post("/visits/<int:visit_id>/end")
+@bp.post("/visits/<int(max=2147483647):visit_id>/end")
 def end_visit(visit_id: int) -> ResponseReturnValue:
     assisted.end(_visit(visit_id))
     db.session.commit()
@@ -269,6 +274,18 @@ ACTION_WORDS = {
     "code_sent": _l("Code provisoire envoyé"),
     "opposed": _l("Opposition enregistrée"),
 }
+
+
+CODE_CHANNELS = {
+    "email": _l("par e-mail"),
+    "sms": _l("par SMS"),
+    "letter": _l("dans une lettre imprimée"),
+}
+
+
+def code_channel(channel: str) -> str:
+    found = CODE_CHANNELS.get(channel)
+    return str(found) if found is not None else ""
 
 
 def action_word(code: str) -> str:
