@@ -217,7 +217,7 @@ class TestDemo:
     def test_demo_load_is_idempotent(self, app: Flask) -> None:
         runner = app.test_cli_runner()
         first = runner.invoke(args=["demo", "load"])
-        assert first.exit_code == 0 and "7 account(s) created" in first.output
+        assert first.exit_code == 0 and "8 account(s) created" in first.output
         second = runner.invoke(args=["demo", "load"])
         assert second.exit_code == 0 and "0 account(s) created" in second.output
         # The sample directory, with the five demo professionals holding an account.

@@ -5,6 +5,8 @@ A date in a data file is either a TOML date (`2019-05-06`, fixed) or a table:
 
 - `{ days_ago = 45 }`: that many days before today;
 - `{ years_ago = 1, month = 10, day = 20 }`: that day of the year, so many years back;
+  with `latest = true`, counted back from the latest such day up to today rather than from this
+  year's (on 12 January 2027, `years_ago = 1` is 20 October 2025, not 2026);
 - `{ from = "flu", days = 2, years = 1 }`: after (or, negative, before) another named date;
 - `{ month = 10, day = 21, before = "summary", gap_days = 7 }`: the latest such day of a year
   at least `gap_days` before another named date (counting back from this year).
@@ -89,9 +91,13 @@ class YearsAgo:
     years: int
     month: int
     day: int
+    latest: bool = False  # counted from the latest such day, not from this year's
 
     def resolve(self, today: date, named: Mapping[str, date]) -> date:
-        return date(today.year - self.years, self.month, self.day)
+        year = today.year
+        if self.latest and (today.month, today.day) < (self.month, self.day):
+            year -= 1
+        return date(year - self.years, self.month, self.day)
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,8 @@ def parse_rule(entry: Entry, key: str, names: Collection[str] = ()) -> DateRule:
     if table.has("days_ago"):
         rule = DaysAgo(table.integer("days_ago"))
     elif table.has("years_ago"):
-        rule = YearsAgo(table.integer("years_ago"), *_day_of_year(table))
+        years = table.integer("years_ago")
+        rule = YearsAgo(years, *_day_of_year(table), latest=table.flag("latest"))
     elif table.has("from"):
         base = _named(table, "from", names)
         rule = After(base, table.integer("days", 0), table.integer("years", 0))

@@ -1,4 +1,5 @@
-"""The demo patient's medical profile (`profile.toml`) and measurements (`measurements.csv`)."""
+"""The demo patients' medical profiles (`profile.toml`) and the demo patient's measurements
+(`measurements.csv`)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ TEXT_FIELDS = (
 
 @dataclass(frozen=True)
 class ProfileItem:
-    author: str  # a demo account's identifier
+    patient: str  # the demo patient whose record it is in
+    author: str  # that patient or a demo professional
     section: str
     kind: str
     texts: dict[str, str]  # among TEXT_FIELDS
@@ -70,9 +72,13 @@ def _account(entry: Entry, key: str, allowed: set[str]) -> str:
 
 
 def _profile_item(entry: Entry, accounts: people.DemoAccounts) -> ProfileItem:
-    pros = accounts.authors - {accounts.patient.identifier}
+    patient = accounts.patient.identifier  # hers, unless the entry names another
+    if entry.has("patient"):
+        patient = _account(entry, "patient", {demo.identifier for demo in accounts.patients})
+    pros = {pro.identifier for pro in accounts.professionals}
     item = ProfileItem(
-        author=_account(entry, "author", accounts.authors),
+        patient=patient,
+        author=_account(entry, "author", accounts.authors_of(patient)),
         section=entry.choice("section", Section),
         kind=entry.choice("kind", EntryKind),
         texts={key: entry.text(key) for key in TEXT_FIELDS if entry.has(key)},
@@ -127,6 +133,11 @@ def parse_measurements(text: str, authors: set[str]) -> tuple[MeasurementItem, .
 @lru_cache(maxsize=1)
 def profile() -> tuple[ProfileItem, ...]:
     return parse_profile(read_text(PROFILE_FILE), people.current())
+
+
+def profile_of(patient: str) -> tuple[ProfileItem, ...]:
+    """The entries of one demo patient's record."""
+    return tuple(item for item in profile() if item.patient == patient)
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
 """Loading the demo data (development only), idempotently: the accounts, the demo patient's
 professionals, her documents in the nine categories, her profile and measurements, her
-conversations with her professionals."""
+conversations with her professionals; for every demo patient (she and her father), who may
+open the record, its profile and its appointments."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from webapp.services import (
     lifecycle,
     passwords,
 )
-from webapp.services.demo import entries, people, replay
+from webapp.services.demo import appointments, entries, people, replay
 from webapp.services.demo.data import sample
 from webapp.services.demo.record import Holder, held_result, record
 
@@ -85,7 +86,7 @@ def load() -> list[str]:
         report = beneficiaries.import_csv(stream)
     if not report.ok:
         raise RuntimeError(f"sample register refused: {report.errors[:3]}")
-    created = _add_patient(data.patient)
+    created = [identifier for demo in data.patients for identifier in _add_patient(demo)]
     with sample(data.directory).open("r", encoding="utf-8-sig") as stream:
         listed = directory.import_csv(stream)
     if not listed.ok:
@@ -95,16 +96,19 @@ def load() -> list[str]:
     db.session.flush()
     # Relationships read before the rows above existed would still say None.
     db.session.expire_all()
-    patient = db.session.scalar(
-        select(Patient).join(Account).where(Account.identifier == data.patient.identifier)
-    )
-    assert patient is not None
-    _authorise(patient, data.authorisations)
-    _add_documents(patient)
-    _add_profile(patient)
-    _add_measurements(patient)
-    _add_held_result(patient)
-    replay.add(patient)
+    for demo in data.patients:
+        patient = db.session.scalar(
+            select(Patient).join(Account).where(Account.identifier == demo.identifier)
+        )
+        assert patient is not None, demo.identifier
+        _authorise(patient, data.authorisations_of(demo.identifier))
+        _add_profile(patient, entries.profile_of(demo.identifier))
+        if demo == data.patient:  # the documents, measurements and conversations are hers
+            _add_documents(patient)
+            _add_measurements(patient)
+            _add_held_result(patient)
+            replay.add(patient)
+        appointments.add(patient)
     return created
 
 
@@ -278,13 +282,13 @@ def pending_beneficiary() -> PendingDemo | None:
     return PendingDemo(person, code, "pending")
 
 
-def _add_profile(patient: Patient) -> None:
-    """Her medical profile, once (what the emergency summary shows first)."""
+def _add_profile(patient: Patient, items: tuple[entries.ProfileItem, ...]) -> None:
+    """A medical profile, once (what the emergency summary shows first)."""
     if db.session.scalar(select(func.count()).where(ProfileEntry.patient_id == patient.id)):
         return
     today = _today()
     now = clock.now()
-    for item in entries.profile():
+    for item in items:
         kind, account_id, label = _author(patient, item.author)
         values = item.columns(today)
         if item.prescribed_by is not None:

@@ -1,4 +1,9 @@
-"""The demo accounts and who may open the demo patient's record (`accounts.toml`)."""
+"""The demo accounts and who may open each demo patient's record (`accounts.toml`).
+
+The first of the `[[patients]]` is *the* demo patient (`DemoAccounts.patient`): the documents,
+measurements and conversations are hers; the others, her relatives, have a profile and
+appointments (`profile.toml` and `agenda.toml` name whose record each entry is in).
+"""
 
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ class DemoAgent:
 
 @dataclass(frozen=True)
 class DemoAuthorisation:
+    patient: str  # a demo patient's identifier
     professional: str  # a demo professional's identifier
     medecin_traitant: bool
 
@@ -59,15 +65,27 @@ class DemoAccounts:
     register: str  # files of webapp/data, imported first
     directory: str
     pending_nir: str
-    patient: DemoPatient
+    patients: tuple[DemoPatient, ...]  # the demo patient first, then her relatives
     professionals: tuple[DemoProfessional, ...]
     agent: DemoAgent
     authorisations: tuple[DemoAuthorisation, ...]
 
     @property
+    def patient(self) -> DemoPatient:
+        """The demo patient, whose documents, measurements and conversations the files hold."""
+        return self.patients[0]
+
+    @property
     def authors(self) -> set[str]:
         """Who may have written in her record: she and her professionals."""
-        return {self.patient.identifier} | {pro.identifier for pro in self.professionals}
+        return self.authors_of(self.patient.identifier)
+
+    def authors_of(self, patient: str) -> set[str]:
+        """Who may have written in a demo patient's record: they and the professionals."""
+        return {patient} | {pro.identifier for pro in self.professionals}
+
+    def authorisations_of(self, patient: str) -> tuple[DemoAuthorisation, ...]:
+        return tuple(found for found in self.authorisations if found.patient == patient)
 
 
 def _digits(entry: Entry, key: str, count: int) -> str:
@@ -95,6 +113,12 @@ def _patient(entry: Entry) -> DemoPatient:
         birth_date=entry.day("birth_date"),
         sex=entry.text("sex"),
     )
+    if patient.sex not in ("F", "M"):
+        entry.fail(f'"sex" must be F or M, got {patient.sex!r}')
+    # The NIR starts with the sex (1 a man, 2 a woman), then the year and month of birth.
+    born = ("1" if patient.sex == "M" else "2") + patient.birth_date.strftime("%y%m")
+    if not patient.nir13.startswith(born):
+        entry.fail(f'"nir13" must start with {born} (sex, year and month of birth)')
     entry.done()
     return patient
 
@@ -129,36 +153,57 @@ def _agent(entry: Entry) -> DemoAgent:
     return agent
 
 
-def _authorisation(entry: Entry, professionals: set[str]) -> DemoAuthorisation:
+def _authorisation(entry: Entry, patients: list[str], professionals: set[str]) -> DemoAuthorisation:
     authorisation = DemoAuthorisation(
+        patient=entry.optional_text("patient") or patients[0],
         professional=entry.text("professional"),
         medecin_traitant=entry.flag("medecin_traitant"),
     )
+    if authorisation.patient not in patients:
+        entry.fail(f"{authorisation.patient!r} is not one of the demo patients")
     if authorisation.professional not in professionals:
         entry.fail(f"{authorisation.professional!r} is not one of the demo professionals")
     entry.done()
     return authorisation
 
 
+def _check_authorisations(top: Entry, found: tuple[DemoAuthorisation, ...]) -> None:
+    pairs = [(item.patient, item.professional) for item in found]
+    if len(set(pairs)) != len(pairs):
+        top.fail("a professional is authorised twice on the same record")
+    traitants = [item.patient for item in found if item.medecin_traitant]
+    if len(set(traitants)) != len(traitants):
+        top.fail("a patient has two médecins traitants")
+
+
 def parse(text: str) -> DemoAccounts:
     top = parse_toml(FILE, text)
+    patients = tuple(_patient(row) for row in top.tables("patients", "identifier"))
+    if not patients:
+        top.fail('"patients" must hold at least the demo patient')
     professionals = tuple(_professional(row) for row in top.tables("professionals", "identifier"))
+    named = [patient.identifier for patient in patients]
     known = {pro.identifier for pro in professionals}
     accounts = DemoAccounts(
         password=top.text("password"),
         register=_sample(top, "register"),
         directory=_sample(top, "directory"),
         pending_nir=_digits(top, "pending_nir", 15),
-        patient=_patient(top.table("patient", "patient")),
+        patients=patients,
         professionals=professionals,
         agent=_agent(top.table("agent", "agent")),
         authorisations=tuple(
-            _authorisation(row, known) for row in top.tables("authorisations", "professional")
+            _authorisation(row, named, known)
+            for row in top.tables("authorisations", "professional")
         ),
     )
     top.done()
-    if len(accounts.authors | {accounts.agent.identifier}) != 2 + len(professionals):
+    _check_authorisations(top, accounts.authorisations)
+    identifiers = [*named, *(pro.identifier for pro in professionals), accounts.agent.identifier]
+    if len(set(identifiers)) != len(identifiers):
         top.fail("two accounts have the same identifier")
+    if len({patient.nir13 for patient in patients}) != len(patients):
+        top.fail("two patients have the same NIR")
     return accounts
 
 
