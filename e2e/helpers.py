@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.builders import PASSWORD, last_code, make_patient, make_professional
 from webapp.core.extensions import db
@@ -73,6 +73,26 @@ def assert_accessible(page: Page) -> None:
 def heading(page: Page, name: str | re.Pattern[str]) -> None:
     """Wait for the page's main heading: the sign that a navigation or swap has finished."""
     expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+
+def open_menu(page: Page) -> None:
+    """On a phone the navigation and the preferences wait behind the "Menu" button."""
+    toggle = page.locator("header .menu-toggle")
+    if toggle.is_visible() and not toggle.evaluate("details => details.open"):
+        toggle.locator("summary").click()
+
+
+def main_nav(page: Page) -> Locator:
+    """The main navigation, in view on any screen."""
+    open_menu(page)
+    return page.get_by_role("navigation", name="Navigation principale")
+
+
+def unfold(page: Page) -> None:
+    """On a phone, open the search or the filters a list keeps folded behind one line."""
+    toggle = page.locator("#main .fold-toggle")
+    if toggle.is_visible() and not toggle.evaluate("details => details.open"):
+        toggle.locator("summary").click()
 
 
 def submit(page: Page) -> None:

@@ -9,7 +9,16 @@ from datetime import timedelta
 from flask import Flask
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
-from e2e.helpers import Person, assert_accessible, database, heading, new_patient, sign_in_patient
+from e2e.helpers import (
+    Person,
+    assert_accessible,
+    database,
+    heading,
+    main_nav,
+    new_patient,
+    sign_in_patient,
+    unfold,
+)
 from tests.builders import authorise, make_professional
 from webapp.core import clock
 from webapp.core.extensions import db
@@ -67,9 +76,7 @@ def test_patient_adds_finds_masks_and_deletes_a_document(app: Flask, page: Page)
     doctor = _with_a_professional_and_a_prescription(app, patient)
     sign_in_patient(app, page, patient)
 
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Mes documents"
-    ).click()
+    main_nav(page).get_by_role("link", name="Mes documents").click()
     heading(page, "Mes documents")
     expect(page.locator("#document-results .count")).to_have_text("1 document")
     assert_accessible(page)
@@ -101,6 +108,7 @@ def test_patient_adds_finds_masks_and_deletes_a_document(app: Flask, page: Page)
     heading(page, "Mes documents")
     expect(page.locator("#document-results .count")).to_have_text("2 documents")
     assert_accessible(page)
+    unfold(page)  # on a phone the list comes first, the search behind one line
     page.locator("#q").press_sequentially("prise de", delay=30)
     expect(page.locator("#document-results .count")).to_have_text("1 document")
     expect(_results(page, TITLE)).to_be_visible()
@@ -113,11 +121,15 @@ def test_patient_adds_finds_masks_and_deletes_a_document(app: Flask, page: Page)
 
     # ... and with the category filter.
     categories = page.get_by_role("navigation", name="Catégories")
+    unfold(page)
     categories.get_by_role("link", name=re.compile(r"^Résultats de biologie")).click()
+    expect(page).to_have_url(re.compile(r"[?&]category=biologie"))
+    # The fold says which category is shown; opened, the category is the current one.
+    expect(page.locator("#main .fold-toggle summary")).to_contain_text("Résultats de biologie")
+    unfold(page)
     expect(
         categories.get_by_role("link", name=re.compile(r"^Résultats de biologie"))
     ).to_have_attribute("aria-current", "page")
-    expect(page).to_have_url(re.compile(r"[?&]category=biologie"))
     expect(_results(page, TITLE)).to_be_visible()
     expect(_results(page, OTHER_TITLE)).to_have_count(0)
     assert_accessible(page)

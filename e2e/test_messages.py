@@ -23,6 +23,7 @@ from e2e.helpers import (
     assert_accessible,
     database,
     heading,
+    main_nav,
     new_patient,
     sign_in_patient,
     sign_in_professional,
@@ -92,9 +93,7 @@ def _letter() -> FilePayload:
 
 def _nav_link(page: Page, name: str) -> Locator:
     """A link of the menu, whatever its unread count adds to its name."""
-    return page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name=re.compile(rf"^{re.escape(name)}")
-    )
+    return main_nav(page).get_by_role("link", name=re.compile(rf"^{re.escape(name)}"))
 
 
 def _nav(page: Page, name: str) -> None:

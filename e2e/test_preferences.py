@@ -7,7 +7,7 @@ import re
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from e2e.helpers import assert_accessible, heading, new_patient, sign_in_patient
+from e2e.helpers import assert_accessible, heading, new_patient, open_menu, sign_in_patient
 
 
 def test_language_switch(app: Flask, page: Page) -> None:
@@ -27,10 +27,12 @@ def test_language_switch(app: Flask, page: Page) -> None:
     patient = new_patient(app)
     sign_in_patient(app, page, patient)
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    open_menu(page)  # signed in, on a phone, the preferences fold into the menu
     expect(page.get_by_role("button", name="Français")).to_be_visible()
 
     page.get_by_role("button", name="Français").click()
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+    open_menu(page)
     expect(page.get_by_role("button", name="English")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/$"))
     heading(page, f"Bonjour {patient.first_names}")

@@ -23,6 +23,7 @@ from e2e.helpers import (
     assert_accessible,
     database,
     heading,
+    main_nav,
     new_patient,
     sign_in_patient,
     sign_in_professional,
@@ -145,9 +146,7 @@ def _shown(day: date) -> str:
 
 
 def _profile_summary(page: Page) -> None:
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Mon profil médical"
-    ).click()
+    main_nav(page).get_by_role("link", name="Mon profil médical").click()
     expect(page).to_have_url(re.compile(r"/profile/$"))
     heading(page, "Profil médical")
 
@@ -373,9 +372,7 @@ def test_an_allergy_the_patient_notes_warns_the_doctor_who_prescribes_amoxicilli
         has=page.get_by_role("heading", name="Traitements en cours")
     )
     expect(treatments).to_contain_text("Amoxicilline")
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Historique des accès"
-    ).click()
+    main_nav(page).get_by_role("link", name="Historique des accès").click()
     heading(page, "Historique des accès à mon dossier")
     confirmed = page.locator("ol.history > li.event").filter(
         has_text="Alerte de sécurité lue et confirmée"

@@ -35,8 +35,16 @@ def test_patient_signs_in_on_a_phone_with_the_emailed_code(app: Flask, page: Pag
     heading(page, f"Bonjour {patient.first_names}")
     assert_accessible(page)
 
+    # Her own sign-ins are told apart, in one line above what others did...
     page.goto("/access/history")
     heading(page, "Historique des accès à mon dossier")
+    connections = page.locator("#history-results .connections")
+    expect(connections).to_contain_text("La dernière :")
+    own = page.locator(".history .event .what strong", has_text=re.compile(r"^Connexion$"))
+    expect(own).to_have_count(0)
+    assert_accessible(page)
+    # ... and each one is a link away.
+    connections.get_by_role("link", name="Voir votre connexion").click()
     sign_in = page.locator(".history .event").filter(
         has=page.locator(".what strong", has_text=re.compile(r"^Connexion$"))
     )

@@ -119,10 +119,11 @@ class TestHistoryPage:
         patient = make_patient()
         _history(patient, 30)
         login_as(client, patient)
-        first = client.get("/access/history").get_data(as_text=True)
+        # Her own sign-ins: listed when asked for, told apart in one line otherwise.
+        first = client.get("/access/history?action=sign_in").get_data(as_text=True)
         assert "Page 1 sur 2" in first
         assert "31 évènements" in first  # 30 made here and the sign-in
-        second = client.get("/access/history?page=2").get_data(as_text=True)
+        second = client.get("/access/history?action=sign_in&page=2").get_data(as_text=True)
         assert "Page 2 sur 2" in second
 
     def test_filters_by_actor_action_and_period(self, client: FlaskClient) -> None:
@@ -139,7 +140,7 @@ class TestHistoryPage:
         today = clock.to_paris(clock.now()).date().isoformat()
         recent = client.get(f"/access/history?since={today}").get_data(as_text=True)
         results = recent.split('id="history-results"')[1]
-        assert "Connexion refusée" not in results and "Connexion" in results
+        assert "Connexion refusée" not in results and "Vos connexions" in results
 
     def test_bad_filters_are_explained_not_a_500(self, client: FlaskClient) -> None:
         login_as(client, make_patient())

@@ -552,11 +552,44 @@ class TestGrantPage:
     def test_a_pharmacist_is_proposed_three_days(
         self, client: FlaskClient, holder: Account
     ) -> None:
+        """SPEC §4.2: the profession's usual duration, said in words and chosen first."""
         pharmacist = _entry("Durand", profession="pharmacien", specialty=None)
         page = _text(_grant_page(client, pharmacist))
-        day = (clock.to_paris(clock.now()) + timedelta(days=3)).date().isoformat()
-        assert f'value="{day}"' in page
-        assert _checked(page, "duration", "until")
+        assert _checked(page, "duration", "default")
+        assert "Pendant 3 jours, jusqu'au" in page
+        assert "la durée habituelle pour un pharmacien" in page
+
+    def test_the_usual_duration_is_reckoned_when_the_form_is_sent(
+        self, client: FlaskClient, holder: Account
+    ) -> None:
+        """Without a date typed and without script, "default" means 3 days from the grant."""
+        pharmacist = make_professional(profession="pharmacien", specialty=None)
+        token = csrf_from(_grant_page(client, _pro(pharmacist)))
+        clock.advance(180)  # the page was read three minutes before it was sent
+        sent = clock.now()
+        response = client.post(
+            f"/access/grant/{_pro(pharmacist).id}",
+            data={"csrf_token": token, "duration": "default"},
+        )
+        assert response.status_code == HTTPStatus.SEE_OTHER
+        (row,) = _live(holder, pharmacist)
+        assert row.until is not None
+        assert abs(row.until - (sent + timedelta(days=3))) < timedelta(seconds=30)
+
+    def test_other_professions_have_no_usual_duration_to_offer(
+        self, client: FlaskClient, holder: Account
+    ) -> None:
+        pro = make_professional()
+        page = _text(_grant_page(client, _pro(pro)))
+        assert _checked(page, "duration", "permanent")
+        assert 'value="default"' not in page
+        refused = _post_grant(client, _pro(pro), duration="default")
+        assert refused.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+        assert _rows(holder, pro) == []
+
+    def test_the_two_buttons_stand_apart(self, client: FlaskClient, holder: Account) -> None:
+        page = _text(_grant_page(client, _pro(make_professional())))
+        assert re.search(r'<div class="actions">\s*<button class="button primary"', page)
 
     def test_granting_until_revoked(self, client: FlaskClient, holder: Account) -> None:
         pro = make_professional()

@@ -311,7 +311,9 @@ class TestRefusals:
         authorise(pro, holder, kind="blocked")
         response = open_emergency(client, holder)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "Ce patient vous a bloqué" in _text(response)
+        # Refused, and never told why: "blocked" is the patient's secret (SPEC §4.1).
+        assert "ne vous est pas ouvert" in _text(response)
+        assert "bloqué" not in _text(response)
         assert _windows() == []
         (refused,) = _events(holder, Action.EMERGENCY_REFUSED)
         assert refused.reason == "blocked_by_patient"

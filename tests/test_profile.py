@@ -336,7 +336,7 @@ BAD: list[tuple[str, str, str, dict[str, str], str, str]] = [
         "measurements",
         "weight",
         {"measured_on": "", "value": "64"},
-        "Indiquez la date de la mesure, par exemple 03/11/2026.",
+        "Indiquez la date de la mesure : jour, mois et année.",
         'value="64"',
     ),
     (
@@ -368,7 +368,7 @@ BAD: list[tuple[str, str, str, dict[str, str], str, str]] = [
         "vaccinations",
         "vaccination",
         {"label": "Grippe", "start_date": ""},
-        "Indiquez la date de l'injection, par exemple 20/10/2025.",
+        "Indiquez la date de l'injection : jour, mois et année.",
         'value="Grippe"',
     ),
     (

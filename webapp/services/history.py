@@ -7,14 +7,14 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.core.pagination import Page, paginate
 from webapp.models import AccessEvent, Account, Patient
 from webapp.policy import queries
-from webapp.services.audit import Action, record_access
+from webapp.services.audit import Action, ActorKind, record_access
 
 CSV_COLUMNS = (
     "date",
@@ -56,9 +56,51 @@ def _query(actor: Account, patient: Patient, filters: Filters) -> Select[AccessE
     )
 
 
+# The holder's own comings and goings: told apart in one line, or they would fill the list.
+# They stay in the history, the export and the list filtered on one of these actions.
+CONNECTIONS = (Action.SIGN_IN, Action.SIGN_OUT, Action.REAUTHENTICATED)
+
+
+def _own_connection() -> ColumnElement[bool]:
+    return and_(AccessEvent.actor_kind == ActorKind.PATIENT, AccessEvent.action.in_(CONNECTIONS))
+
+
+def connections_apart(filters: Filters) -> bool:
+    """Whether the list leaves out the holder's connections (told apart by `connections`)."""
+    return filters.action not in CONNECTIONS and filters.actor_kind in (None, ActorKind.PATIENT)
+
+
 def page_of(actor: Account, patient: Patient, filters: Filters, page: int) -> Page[AccessEvent]:
     """One page of the events `actor` may read, newest first."""
-    return paginate(_query(actor, patient, filters), page)
+    query = _query(actor, patient, filters)
+    if filters.action not in CONNECTIONS:
+        query = query.where(~_own_connection())
+    return paginate(query, page)
+
+
+@dataclass(frozen=True)
+class Connections:
+    """The holder's own sign-ins within the filters' dates: how many, and the latest."""
+
+    count: int
+    last: AccessEvent | None
+    filters: Filters
+
+
+def connections(actor: Account, patient: Patient, filters: Filters) -> Connections:
+    """Two small queries, whatever the number of sign-ins."""
+    mine = Filters(
+        actor_kind=ActorKind.PATIENT,
+        action=Action.SIGN_IN,
+        since=filters.since,
+        until=filters.until,
+    )
+    query = _query(actor, patient, mine)
+    last = db.session.scalars(query.limit(1)).first()
+    count: int | None = 0
+    if last is not None:
+        count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return Connections(count=int(count or 0), last=last, filters=mine)
 
 
 def _cell(value: str) -> str:

@@ -109,6 +109,16 @@ def supersede_all(patient: Patient) -> None:
     )
 
 
+def waiting(patient: Patient) -> ProvisionalCode | None:
+    """The code that can open this record now, if one was sent and not used yet."""
+    return db.session.scalars(
+        select(ProvisionalCode)
+        .where(ProvisionalCode.patient_id == patient.id, _live())
+        .order_by(ProvisionalCode.issued_at.desc(), ProvisionalCode.id.desc())
+        .limit(1)
+    ).first()
+
+
 def recently_issued(patient: Patient) -> int:
     since = clock.now() - timedelta(days=1)
     return (

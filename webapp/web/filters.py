@@ -14,7 +14,7 @@ from webapp.models import Document
 from webapp.policy import relations
 from webapp.services import emergency, messages
 from webapp.services.emergency import REASONS
-from webapp.web import labels
+from webapp.web import history_labels, labels
 from webapp.web.labels import ORGAN_CHOICES
 from webapp.web.security import current_account_or_none
 
@@ -24,6 +24,9 @@ def install(app: Flask) -> None:
     app.add_template_filter(_day, "day")
     app.add_template_global(labels.action_label, "action_label")
     app.add_template_global(labels.actor_label, "actor_label")
+    app.add_template_global(history_labels.event_label, "event_label")
+    app.add_template_global(history_labels.event_detail, "event_detail")
+    app.add_template_global(history_labels.refusal_reason, "refusal_reason")
     app.add_template_global(labels.profession_label, "profession_label")
     app.add_template_global(labels.specialty_label, "specialty_label")
     app.add_template_global(labels.category_label, "category_label")

@@ -100,9 +100,9 @@ def birth_field() -> DateField:
     return DateField(
         _l("Date de naissance"),
         validators=[
-            DataRequired(_l("Saisissez votre date de naissance, par exemple 14/03/1985.")),
+            DataRequired(_l("Saisissez votre date de naissance : jour, mois et année.")),
             _check_birth,
         ],
-        description=_l("Jour, mois et année, par exemple 17/05/1950."),
+        description=_l("Jour, mois et année, par exemple le 17 mai 1950."),
         render_kw={"autocomplete": "bday"},
     )

@@ -39,10 +39,8 @@ class HistoryFilterForm(FlaskForm):
         + [SelectChoice(k.value, v) for k, v in ACTION_LABELS.items()],
         validators=[Optional()],
     )
-    since = DateField(
-        _l("Du"), validators=[Optional()], description=_l("Date de début, par exemple 01/03/2026")
-    )
-    until = DateField(_l("Au"), validators=[Optional()], description=_l("Date de fin, incluse"))
+    since = DateField(_l("Du"), validators=[Optional()], description=_l("Premier jour montré"))
+    until = DateField(_l("Au"), validators=[Optional()], description=_l("Dernier jour montré"))
 
     def validate_since(self, field: DateField) -> None:
         _plausible(field)
@@ -69,21 +67,23 @@ class DirectorySearchForm(FlaskForm):
 
 
 DURATIONS = ("default", "permanent", "until")
+# A profession with a usual duration (a pharmacist) is offered "default" before these.
+OTHER_DURATIONS = [
+    SelectChoice("permanent", _l("Jusqu'à ce que je retire l'accès")),
+    SelectChoice("until", _l("Jusqu'à une date que je choisis")),
+]
 
 
 class GrantForm(FlaskForm):
     duration = RadioField(
         _l("Pour combien de temps ?"),
-        choices=[
-            SelectChoice("permanent", _l("Jusqu'à ce que je retire l'accès")),
-            SelectChoice("until", _l("Jusqu'à une date que je choisis")),
-        ],
+        choices=OTHER_DURATIONS,
         validators=[InputRequired(_l("Choisissez une durée."))],
     )
     until = DateField(
         _l("Date de fin de l'accès"),
         validators=[Optional()],
-        description=_l("L'accès prend fin au début de ce jour-là. Par exemple 25/12/2026"),
+        description=_l("L'accès prend fin au début de ce jour-là."),
     )
     express = BooleanField(
         _l("J'ai lu ce que ce professionnel verra et j'accepte expressément qu'il y accède")

@@ -2,14 +2,25 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import Field, SelectChoice  # type: ignore[attr-defined]
 
 from webapp.blueprints.access import bp
 from webapp.blueprints.access.forms import (
+    OTHER_DURATIONS,
     ConfirmForm,
     DirectorySearchForm,
     EmergencySettingsForm,
@@ -44,11 +55,15 @@ def history_page() -> ResponseReturnValue:
     account = current_account()
     patient = loaders.own_patient(account)
     form = HistoryFilterForm(request.args)
-    listing = history.page_of(account, patient, _filters(form), requested_page())
+    filters = _filters(form)
+    listing = history.page_of(account, patient, filters, requested_page())
+    apart = history.connections_apart(filters) and listing.number == 1
     partial = htmx.target_is("history-results")
     return render_template(
         "access/_history_results.html" if partial else "access/history.html",
         form=form,
+        filtered=any(v for k, v in request.args.items() if k != "page"),
+        connections=history.connections(account, patient, filters) if apart else None,
         events=listing.items,
         page=listing.number,
         pages=listing.pages,
@@ -140,6 +155,7 @@ def grant(professional_id: int) -> ResponseReturnValue:
     pro = _professional(professional_id)
     form = GrantForm()
     needs_express = catalogue.current().needs_express_grant(pro.specialty)
+    _offer_default(form, pro)
     if request.method == "GET":
         _propose_duration(form, pro)
     elif form.validate_on_submit() and _granted(form, patient, pro, account, needs_express):
@@ -158,11 +174,26 @@ def grant(professional_id: int) -> ResponseReturnValue:
     ), status
 
 
-def _propose_duration(form: GrantForm, pro: Professional) -> None:
-    """A pharmacist, say, is let in for a few days unless the patient says otherwise."""
+def _offer_default(form: GrantForm, pro: Professional) -> None:
+    """A profession with a usual duration (a pharmacist: 3 days, SPEC §4.2) is offered it first;
+    its end is reckoned when the form is sent, not when it was shown."""
+    days = authorisations.DEFAULT_DAYS.get(pro.profession)
     default = authorisations.default_until(pro)
-    form.duration.data = "until" if default else "permanent"
-    form.until.data = clock.to_paris(default).date() if default else None
+    if days is None or default is None:
+        return
+    usual = ngettext(
+        "Pendant %(num)d jour, jusqu'au %(when)s : la durée habituelle pour un %(profession)s",
+        "Pendant %(num)d jours, jusqu'au %(when)s : la durée habituelle pour un %(profession)s",
+        days,
+        when=current_app.jinja_env.filters["when"](default),
+        profession=profession_label(pro.profession).lower(),
+    )
+    form.duration.choices = [SelectChoice("default", usual), *OTHER_DURATIONS]
+
+
+def _propose_duration(form: GrantForm, pro: Professional) -> None:
+    """The profession's usual duration when it has one, else until the patient revokes."""
+    form.duration.data = "default" if authorisations.default_until(pro) else "permanent"
 
 
 def _granted(
@@ -170,7 +201,9 @@ def _granted(
 ) -> bool:
     """Grant as the form asks and commit; False with the problem shown on its field."""
     until = None
-    if form.duration.data == "until" and form.until.data is not None:
+    if form.duration.data == "default":
+        until = authorisations.default_until(pro)
+    elif form.duration.data == "until" and form.until.data is not None:
         until = datetime.combine(form.until.data, time.min, clock.PARIS)
     try:
         if needs_express and not form.express.data:

@@ -43,7 +43,7 @@ class DocumentForm(FlaskForm):
     )
     date = DateField(
         _l("Date des soins"),
-        validators=[DataRequired(_l("Indiquez la date des soins, par exemple 03/03/2026."))],
+        validators=[DataRequired(_l("Indiquez la date des soins : jour, mois et année."))],
     )
     submission = HiddenField(default=lambda: uuid.uuid4().hex)
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (  # type: ignore[attr-defined]
@@ -102,6 +105,18 @@ class ContactsForm(FlaskForm):
         validators=[Optional(), _mobile],
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        """An address typed, then "still right" chosen: the field is hidden and not the
+        person's answer, so what it holds is neither checked nor used. With nothing on file
+        the question is not asked: the field is the answer."""
+        super().validate(extra_validators)
+        for keep, new in ((self.keep_email, self.email), (self.keep_mobile, self.mobile)):
+            if not keep.raw_data:
+                keep.data = "change"
+            elif keep.data == "keep":
+                new.errors = []
+        return not self.errors
 
 
 class ContactCheckForm(FlaskForm):

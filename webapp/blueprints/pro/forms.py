@@ -37,7 +37,7 @@ class FindPatientForm(FlaskForm):
     birth_date = DateField(
         _l("Date de naissance"),
         validators=[Optional()],
-        description=_l("Le nom ou la date de naissance suffit, par exemple 14/03/1985."),
+        description=_l("Le nom ou la date de naissance (jour, mois et année) suffit."),
     )
 
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:

@@ -48,11 +48,17 @@ def text_field(label: Any, *, required: Any = None, limit: int = 200) -> StringF
     return StringField(label, validators=checks)
 
 
+# The example in words: a date input shows its digits in the order of the browser's language.
+DAY_HINT = _l(
+    "Jour, mois et année, par exemple le 14 mars 2024. Laissez vide si vous ne savez pas."
+)
+
+
 def day_field(label: Any, *, required: Any = None, hint: Any = None) -> DateField:
     return DateField(
         label,
         validators=[InputRequired(required) if required else Optional()],
-        description=hint or _l("Par exemple 14/03/2024. Laissez vide si vous ne savez pas."),
+        description=hint or DAY_HINT,
     )
 
 

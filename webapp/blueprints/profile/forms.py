@@ -78,8 +78,8 @@ class VaccinationForm(EntryForm):
     label = text_field(_l("Vaccin"), required=_l("Écrivez le nom du vaccin."))
     start_date = day_field(
         _l("Date de l'injection"),
-        required=_l("Indiquez la date de l'injection, par exemple 20/10/2025."),
-        hint=_l("Par exemple 20/10/2025."),
+        required=_l("Indiquez la date de l'injection : jour, mois et année."),
+        hint=_l("Jour, mois et année, par exemple le 20 octobre 2025."),
     )
     dose = text_field(_l("Dose ou rappel"), limit=100)
     batch = text_field(_l("Numéro de lot"), limit=60)

@@ -16,8 +16,8 @@ MMOL_PER_G = 5.551  # glucose: 1 g/L = 5.551 mmol/L
 class MeasureForm(EntryForm):
     measured_on = day_field(
         _l("Date de la mesure"),
-        required=_l("Indiquez la date de la mesure, par exemple 03/11/2026."),
-        hint=_l("Par exemple 03/11/2026."),
+        required=_l("Indiquez la date de la mesure : jour, mois et année."),
+        hint=_l("Jour, mois et année, par exemple le 3 novembre 2026."),
     )
 
     def validate_measured_on(self, field: DateField) -> None:
