@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import io
 import itertools
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
@@ -18,6 +20,7 @@ from webapp.core.extensions import db
 from webapp.models import (
     Account,
     Agent,
+    Appointment,
     Authorisation,
     Beneficiary,
     Document,
@@ -115,6 +118,16 @@ def make_agent(**overrides: object) -> Account:
     return account
 
 
+def page_text(response: TestResponse) -> str:
+    """A page's HTML with its entities read (what a person reads, tags included)."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def page_words(response: TestResponse) -> str:
+    """A page's words without its tags, one space between them."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split())
+
+
 def csrf_from(response: TestResponse) -> str:
     found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
     assert found, "no CSRF token in the page"
@@ -174,6 +187,18 @@ def login_as(client: FlaskClient, account: Account) -> TestResponse:
     return done
 
 
+def signed_in(app: Flask, account: Account) -> FlaskClient:
+    """A client of its own, signed in as the account."""
+    client = app.test_client()
+    login_as(client, account)
+    return client
+
+
+def fresh_csrf(client: FlaskClient) -> str:
+    """A CSRF token valid for the client's session, read from a page any account has."""
+    return csrf_from(client.get("/settings/"))
+
+
 def make_document(patient: Account, **overrides: object) -> Document:
     """A document row (its file is not needed by the policy)."""
     assert patient.patient is not None
@@ -229,6 +254,36 @@ def authorise(
     row = Authorisation(**values)
     db.session.add(row)
     db.session.commit()
+    return row
+
+
+def make_appointment(
+    patient: Patient,
+    professional_id: int | None,
+    starts_at: datetime,
+    *,
+    minutes: int = 30,
+    cancelled: bool = False,
+    title: str = "Consultation",
+) -> Appointment:
+    """An appointment row as services.agenda.create leaves it (added, not committed)."""
+    now = clock.now()
+    row = Appointment(
+        patient_id=patient.id,
+        professional_id=professional_id,
+        title=title,
+        place="",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes),
+        duration_minutes=minutes,
+        created_by_kind="patient",
+        created_at=now,
+        updated_at=now,
+        updated_by_kind="patient",
+        cancelled_at=now if cancelled else None,
+        hidden_from_legal_reps=False,
+    )
+    db.session.add(row)
     return row
 
 

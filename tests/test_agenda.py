@@ -4,7 +4,6 @@ daylight-saving changes, the daily notices, the calendar feed, bad input, and SQ
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 from dataclasses import dataclass
@@ -20,10 +19,14 @@ from werkzeug.test import TestResponse
 from tests.builders import (
     authorise,
     csrf_from,
-    login_as,
+    fresh_csrf,
     make_agent,
+    make_appointment,
     make_patient,
     make_professional,
+    page_text,
+    page_words,
+    signed_in,
 )
 from tests.test_query_counts import counting
 from webapp.core import clock
@@ -68,22 +71,8 @@ def people(app: Flask) -> People:
     return People(holder, cardio)
 
 
-def signed_in(app: Flask, account: Account) -> FlaskClient:
-    client = app.test_client()
-    login_as(client, account)
-    return client
-
-
-def _text(response: TestResponse) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def _words(response: TestResponse) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", _text(response)).split())
-
-
-def _token(client: FlaskClient) -> str:
-    return csrf_from(client.get("/settings/"))
+    return " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split())
 
 
 def future(days: int = 7) -> date:
@@ -104,7 +93,7 @@ def book(
     **extra: str,
 ) -> TestResponse:
     data = {
-        "csrf_token": _token(client),
+        "csrf_token": fresh_csrf(client),
         "title": title,
         "date": (day or future()).isoformat() if not isinstance(day, str) else day,
         "time": at,
@@ -174,7 +163,7 @@ def test_patient_books_with_her_cardiologist_who_sees_moves_and_she_is_told(
     assert TITLE in week and people.patient.last_name in week
     assert TITLE in _words(him.get(f"/agenda/?view=day&date={day.isoformat()}"))
     edit_page = him.get(f"/agenda/{row.id}")
-    assert edit_page.status_code == 200 and NOTE in _text(edit_page)
+    assert edit_page.status_code == 200 and NOTE in page_text(edit_page)
     before = len(notices(people.holder))
     moved = him.post(
         f"/agenda/{row.id}",
@@ -206,7 +195,7 @@ def test_professional_books_from_the_record_page_and_the_patient_sees_it(
     him = signed_in(app, people.cardio)
     form = him.get(f"/agenda/new?patient={people.patient.id}")
     assert form.status_code == 200
-    assert re.search(rf'<option selected value="{people.patient.id}">', _text(form))
+    assert re.search(rf'<option selected value="{people.patient.id}">', page_text(form))
     response = book(him, patient=people.patient.id, title="Échographie cardiaque")
     assert response.status_code == 303, _words(response)[:600]
     [row] = appointments()
@@ -223,7 +212,7 @@ def test_cancelled_appointment_stays_marked_frees_the_slot_and_refuses_changes(
     her = signed_in(app, people.holder)
     assert book(her, professional=people.pro_id).status_code == 303
     [row] = appointments()
-    response = her.post(f"/agenda/{row.id}/cancel", data={"csrf_token": _token(her)})
+    response = her.post(f"/agenda/{row.id}/cancel", data={"csrf_token": fresh_csrf(her)})
     assert response.status_code == 303
     [row] = appointments()
     assert row.cancelled
@@ -231,7 +220,7 @@ def test_cancelled_appointment_stays_marked_frees_the_slot_and_refuses_changes(
     assert "Annulé" in _words(her.get("/agenda/"))
     # A cancelled appointment is read, not changed.
     assert her.get(f"/agenda/{row.id}").status_code == 200
-    again = her.post(f"/agenda/{row.id}/cancel", data={"csrf_token": _token(her)})
+    again = her.post(f"/agenda/{row.id}/cancel", data={"csrf_token": fresh_csrf(her)})
     assert again.status_code == 404
     # Its slot is free again.
     other = make_patient()
@@ -251,7 +240,7 @@ def test_no_one_else_reaches_an_appointment(app: Flask, people: People) -> None:
     for intruder in (make_patient(), stranger_pro, make_agent()):
         client = signed_in(app, intruder)
         assert client.get(f"/agenda/{row.id}").status_code == 404
-        token = _token(client)
+        token = fresh_csrf(client)
         assert (
             client.post(f"/agenda/{row.id}/cancel", data={"csrf_token": token}).status_code == 404
         )
@@ -298,7 +287,9 @@ def test_overlapping_slots_of_one_professional_are_refused_with_a_clear_message(
     refused = book(him_other, day=day, at="10:30", duration="30", professional=people.pro_id)
     assert refused.status_code == 422
     assert "déjà un rendez-vous à ce moment-là" in _words(refused)
-    assert TITLE in _text(refused) and 'value="10:30"' in _text(refused)  # what was typed stays
+    assert TITLE in page_text(refused) and 'value="10:30"' in page_text(
+        refused
+    )  # what was typed stays
     assert len(appointments()) == 1
     # Back to back is fine; another professional at the same time is fine; no professional too.
     assert book(him_other, day=day, at="11:00", professional=people.pro_id).status_code == 303
@@ -315,7 +306,7 @@ def test_moving_onto_a_taken_slot_is_refused(app: Flask, people: People) -> None
     response = her.post(
         f"/agenda/{second.id}",
         data={
-            "csrf_token": _token(her),
+            "csrf_token": fresh_csrf(her),
             "title": TITLE,
             "date": day.isoformat(),
             "time": "09:15",
@@ -333,31 +324,14 @@ def test_the_database_itself_refuses_an_overlap(app: Flask, people: People) -> N
     from sqlalchemy.exc import IntegrityError
 
     start = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
-    now = clock.now()
 
-    def row(at: datetime) -> Appointment:
-        return Appointment(
-            patient_id=people.patient.id,
-            professional_id=people.pro_id,
-            title="x",
-            place="",
-            starts_at=at,
-            ends_at=at + timedelta(minutes=30),
-            duration_minutes=30,
-            created_by_kind="patient",
-            created_at=now,
-            updated_at=now,
-            updated_by_kind="patient",
-            hidden_from_legal_reps=False,
-        )
-
-    db.session.add(row(start))
+    make_appointment(people.patient, people.pro_id, start)
     db.session.commit()
-    db.session.add(row(start + timedelta(minutes=29)))
+    make_appointment(people.patient, people.pro_id, start + timedelta(minutes=29))
     with pytest.raises(IntegrityError, match="appointment_overlap"):
         db.session.commit()
     db.session.rollback()
-    db.session.add(row(start + timedelta(minutes=30)))
+    make_appointment(people.patient, people.pro_id, start + timedelta(minutes=30))
     db.session.commit()
 
 
@@ -368,7 +342,7 @@ def test_parallel_requests_for_one_slot_get_exactly_one_success(app: Flask, peop
         authorise(people.cardio, someone)
         clients.append(signed_in(app, someone))
     day = future(9)
-    tokens = [_token(c) for c in clients]
+    tokens = [fresh_csrf(c) for c in clients]
     pro_id = str(people.pro_id)
     db.session.commit()  # the test's own session holds no transaction while they race
     barrier = threading.Barrier(len(clients))
@@ -506,7 +480,7 @@ def test_bad_input_is_refused_kept_and_changes_nothing(
     if message:
         assert message.lower() in page.lower(), page[:800]
     if field != "title":
-        assert TITLE in _text(response)  # what was typed stays
+        assert TITLE in page_text(response)  # what was typed stays
     assert appointments() == []
 
 
@@ -530,14 +504,14 @@ def test_a_stale_form_does_not_overwrite_a_newer_change(app: Flask, people: Peop
     }
     assert (
         him.post(
-            f"/agenda/{row.id}", data={"csrf_token": _token(him), **fields, "time": "11:00"}
+            f"/agenda/{row.id}", data={"csrf_token": fresh_csrf(him), **fields, "time": "11:00"}
         ).status_code
         == 303
     )
     late = her.post(
         f"/agenda/{row.id}",
         data={
-            "csrf_token": _token(her),
+            "csrf_token": fresh_csrf(her),
             **fields,
             "time": "12:00",
             "professional": str(people.pro_id),
@@ -561,7 +535,7 @@ def test_the_directory_search_keeps_what_was_typed(app: Flask, people: People) -
     her = signed_in(app, people.holder)
     found = book(her, professional_search="Vasseur", find="1", professional="")
     assert found.status_code == 200
-    text = _text(found)
+    text = page_text(found)
     assert "Zoé Vasseur" in text and TITLE in text and appointments() == []
     chosen = book(her, professional=other.professional.id)
     assert chosen.status_code == 303
@@ -636,7 +610,7 @@ def test_a_moved_appointment_is_announced_again_a_cancelled_one_not(
     moved = her.post(
         f"/agenda/{row.id}",
         data={
-            "csrf_token": _token(her),
+            "csrf_token": fresh_csrf(her),
             "title": TITLE,
             "date": future(1).isoformat(),
             "time": "17:00",
@@ -647,7 +621,7 @@ def test_a_moved_appointment_is_announced_again_a_cancelled_one_not(
     )
     assert moved.status_code == 303
     assert agenda_remind.run(today).appointments == 1
-    her.post(f"/agenda/{row.id}/cancel", data={"csrf_token": _token(her)})
+    her.post(f"/agenda/{row.id}/cancel", data={"csrf_token": fresh_csrf(her)})
     assert agenda_remind.run(future(1)).appointments == 0
 
 
@@ -655,9 +629,11 @@ def test_a_moved_appointment_is_announced_again_a_cancelled_one_not(
 
 
 def _feed_address(client: FlaskClient, **extra: str) -> str:
-    response = client.post("/agenda/feed", data={"csrf_token": _token(client), **extra})
+    response = client.post("/agenda/feed", data={"csrf_token": fresh_csrf(client), **extra})
     assert response.status_code == 200
-    found = re.search(r'value="(https?://[^"]+/agenda/feed/[A-Za-z0-9_-]+\.ics)"', _text(response))
+    found = re.search(
+        r'value="(https?://[^"]+/agenda/feed/[A-Za-z0-9_-]+\.ics)"', page_text(response)
+    )
     assert found, "the address is shown once"
     return "/agenda/feed/" + found.group(1).rsplit("/", 1)[1]
 
@@ -680,7 +656,7 @@ def test_the_feed_is_valid_icalendar_without_notes_unless_chosen(
     assert event.decoded("DTSTART") == row.starts_at
     assert NOTE not in response.get_data(as_text=True)
     # The page never shows the address again.
-    assert path not in _text(her.get("/agenda/feed"))
+    assert path not in page_text(her.get("/agenda/feed"))
     # With the notes, when she chooses it (a new address; the old one stops at once).
     with_notes = _feed_address(her, include_notes="y")
     assert anonymous.get(path).status_code == 404
@@ -695,7 +671,7 @@ def test_a_revoked_or_malformed_token_is_404(app: Flask, people: People) -> None
     path = _feed_address(her)
     anonymous = app.test_client()
     assert anonymous.get(path).status_code == 200
-    assert her.post("/agenda/feed/revoke", data={"csrf_token": _token(her)}).status_code == 303
+    assert her.post("/agenda/feed/revoke", data={"csrf_token": fresh_csrf(her)}).status_code == 303
     assert anonymous.get(path).status_code == 404
     for bad in ("short", "A" * 42, "A" * 44, "A" * 42 + "!", "A" * 64):
         assert anonymous.get(f"/agenda/feed/{bad}.ics").status_code == 404
@@ -754,26 +730,10 @@ def test_agenda_pages_cost_at_most_8_statements_whatever_the_data(
         return len(mine), len(his)
 
     small = costs()
-    now = clock.now()
     for n in range(60):
         start = datetime.combine(week, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2 * n)
         start = start - timedelta(days=30) if n % 2 else start
-        db.session.add(
-            Appointment(
-                patient_id=people.patient.id,
-                professional_id=people.pro_id,
-                title=f"Rendez-vous {n}",
-                place="",
-                starts_at=start,
-                ends_at=start + timedelta(minutes=30),
-                duration_minutes=30,
-                created_by_kind="patient",
-                created_at=now,
-                updated_at=now,
-                updated_by_kind="patient",
-                hidden_from_legal_reps=False,
-            )
-        )
+        make_appointment(people.patient, people.pro_id, start, title=f"Rendez-vous {n}")
     db.session.commit()
     big = costs()
     assert big == small, (small, big)
@@ -799,7 +759,7 @@ def _senior(app: Flask) -> tuple[Account, FlaskClient]:
 
 
 def _reminder_codes(client: FlaskClient) -> str:
-    page = _text(client.get("/agenda/"))
+    page = page_text(client.get("/agenda/"))
     return page[page.index('id="reminders"') : page.index('id="past-title"')]
 
 
@@ -810,7 +770,7 @@ def test_marking_the_flu_vaccination_done_records_it_in_the_profile(app: Flask) 
     for code in ("flu", "dtp", "breast", "colorectal"):
         assert f"/agenda/reminders/{code}/done" in block, code
     form = client.get("/agenda/reminders/flu/done")
-    assert form.status_code == 200 and 'value="2027-01-12"' in _text(form)
+    assert form.status_code == 200 and 'value="2027-01-12"' in page_text(form)
     done = client.post(
         "/agenda/reminders/flu/done", data={"csrf_token": csrf_from(form), "date": "2027-01-10"}
     )
@@ -837,7 +797,8 @@ def test_a_postponed_date_must_be_after_today_and_within_two_years(
     _move_clock_to(SEASON)
     _holder, client = _senior(app)
     response = client.post(
-        "/agenda/reminders/colorectal/postpone", data={"csrf_token": _token(client), "date": day}
+        "/agenda/reminders/colorectal/postpone",
+        data={"csrf_token": fresh_csrf(client), "date": day},
     )
     assert response.status_code == 422
     assert message.lower() in _words(response).lower()
@@ -849,13 +810,13 @@ def test_postpone_dismiss_and_restore(app: Flask) -> None:
     _holder, client = _senior(app)
     moved = client.post(
         "/agenda/reminders/colorectal/postpone",
-        data={"csrf_token": _token(client), "date": "2027-03-15"},
+        data={"csrf_token": fresh_csrf(client), "date": "2027-03-15"},
     )
     assert moved.status_code == 303
     assert "Reporté au 15 mars 2027" in _words(client.get("/agenda/"))
     assert (
         client.post(
-            "/agenda/reminders/breast/dismiss", data={"csrf_token": _token(client)}
+            "/agenda/reminders/breast/dismiss", data={"csrf_token": fresh_csrf(client)}
         ).status_code
         == 303
     )
@@ -864,7 +825,7 @@ def test_postpone_dismiss_and_restore(app: Flask) -> None:
     assert "/agenda/reminders/breast/restore" in block
     assert (
         client.post(
-            "/agenda/reminders/breast/restore", data={"csrf_token": _token(client)}
+            "/agenda/reminders/breast/restore", data={"csrf_token": fresh_csrf(client)}
         ).status_code
         == 303
     )
@@ -874,7 +835,7 @@ def test_postpone_dismiss_and_restore(app: Flask) -> None:
 def test_reminders_are_the_holders_alone(app: Flask, people: People) -> None:
     _move_clock_to(SEASON)
     _holder, client = _senior(app)
-    token = _token(client)
+    token = fresh_csrf(client)
     assert (
         client.post("/agenda/reminders/nosuch/dismiss", data={"csrf_token": token}).status_code
         == 404
@@ -887,7 +848,7 @@ def test_reminders_are_the_holders_alone(app: Flask, people: People) -> None:
     for path in ("/agenda/reminders/flu/done", "/agenda/feed"):
         assert him.get(path).status_code == 404
     assert (
-        him.post("/agenda/reminders/flu/dismiss", data={"csrf_token": _token(him)}).status_code
+        him.post("/agenda/reminders/flu/dismiss", data={"csrf_token": fresh_csrf(him)}).status_code
         == 404
     )
 
@@ -918,3 +879,22 @@ def test_dates_beyond_the_calendar_are_refused_not_crashed(app: Flask, people: P
     for day in ("0001-01-01", "9999-12-31", "2026-13-01", "x" * 10):
         assert him.get(f"/agenda/?view=week&date={day}").status_code == 200
         assert him.get(f"/agenda/?view=day&date={day}").status_code == 200
+
+
+def test_the_agenda_pages_through_many_appointments(app: Flask, people: People) -> None:
+    first = datetime.combine(future(1), datetime.min.time(), tzinfo=UTC) + timedelta(hours=8)
+    for n in range(45):
+        make_appointment(people.patient, None, first + timedelta(days=n), title=f"Séance {n:02d}")
+        make_appointment(
+            people.patient, None, first - timedelta(days=n + 3), title=f"Passé {n:02d}"
+        )
+    db.session.commit()
+    her = signed_in(app, people.holder)
+    page = page_words(her.get("/agenda/"))
+    assert "Séance 00" in page and "Séance 19" in page and "Séance 20" not in page
+    assert "Rendez-vous suivants" in page and "Rendez-vous précédents" not in page
+    assert "Passé 00" in page and "Plus anciens" in page
+    last = page_words(her.get("/agenda/?page=3&past=3"))
+    assert "Séance 40" in last and "Séance 44" in last and "Séance 39" not in last
+    assert "Rendez-vous suivants" not in last and "Rendez-vous précédents" in last
+    assert "Passé 44" in last and "Plus récents" in last and "Plus anciens" not in last

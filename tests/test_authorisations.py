@@ -3,7 +3,6 @@ the /access/ pages where the patient grants, revokes, blocks and chooses a méde
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -23,6 +22,7 @@ from tests.builders import (
     make_document,
     make_patient,
     make_professional,
+    page_text,
 )
 from webapp import policy
 from webapp.core import clock
@@ -44,13 +44,9 @@ def _pro(account: Account) -> Professional:
     return account.professional
 
 
-def _text(response: TestResponse) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def _words(response: TestResponse) -> str:
     """The page as read: no tags, spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", _text(response)).split())
+    return " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split())
 
 
 def _checked(page: str, name: str, value: str) -> bool:
@@ -444,7 +440,7 @@ class TestList:
         by_patient = authorise(doctor, holder)
         until = clock.now() + timedelta(days=3)
         by_pro = authorise(pharmacist, holder, granted_by="professional", until=until)
-        page = _text(client.get("/access/"))
+        page = page_text(client.get("/access/"))
         assert "Professionnels autorisés (2)" in _words(client.get("/access/"))
         assert _pro(doctor).display_name in page and _pro(pharmacist).display_name in page
         assert "Médecin · Médecine générale" in page and "Pharmacien" in page
@@ -461,13 +457,13 @@ class TestList:
         traitant, blocked = make_professional(), make_professional()
         authorise(traitant, holder, traitant=True)
         authorise(blocked, holder, kind="blocked")
-        page = _text(client.get("/access/"))
+        page = page_text(client.get("/access/"))
         assert "Médecin traitant</span>" in page
         assert "Professionnels bloqués" in page and _pro(blocked).display_name in page
         assert f"/access/{_pro(blocked).id}/unblock" in page
 
     def test_an_empty_list_says_so(self, client: FlaskClient, holder: Account) -> None:
-        page = _text(client.get("/access/"))
+        page = page_text(client.get("/access/"))
         assert "Personne pour l'instant" in page
         assert "Professionnels bloqués" not in page
 
@@ -476,7 +472,7 @@ class TestList:
     ) -> None:
         pro = make_professional()
         authorise(pro, make_patient())
-        page = _text(client.get("/access/"))
+        page = page_text(client.get("/access/"))
         assert _pro(pro).display_name not in page
 
 
@@ -487,7 +483,7 @@ class TestDirectorySearch:
         found = _entry("Lefèvre", first_names="Héloïse")
         _entry("Marchand")
         for query in ("lefevre", "LEFÈVRE", "heloise lefevre", "Lefevre"):
-            page = _text(client.get("/access/find", query_string={"q": query}))
+            page = page_text(client.get("/access/find", query_string={"q": query}))
             assert "Dr Héloïse Lefèvre" in page, query
             assert "Marchand" not in page
             assert f"/access/grant/{found.id}" in page
@@ -496,21 +492,21 @@ class TestDirectorySearch:
     def test_search_by_profession(self, client: FlaskClient, holder: Account) -> None:
         _entry("Durand", profession="pharmacien", specialty=None)
         _entry("Dupont")
-        page = _text(client.get("/access/find", query_string={"profession": "pharmacien"}))
+        page = page_text(client.get("/access/find", query_string={"profession": "pharmacien"}))
         assert "Durand" in page and "Dupont" not in page
 
     def test_search_by_city(self, client: FlaskClient, holder: Account) -> None:
         _entry("Roux", city="Besançon")
         _entry("Blanc", city="Clermont-Ferrand")
         _entry("Noir", city="Lyon")
-        page = _text(client.get("/access/find", query_string={"city": "besancon"}))
+        page = page_text(client.get("/access/find", query_string={"city": "besancon"}))
         assert "Roux" in page and "Blanc" not in page and "Noir" not in page
-        page = _text(client.get("/access/find", query_string={"city": "clermont"}))
+        page = page_text(client.get("/access/find", query_string={"city": "clermont"}))
         assert "Blanc" in page and "Roux" not in page
 
     def test_nothing_found_is_explained(self, client: FlaskClient, holder: Account) -> None:
         _entry("Roux")
-        page = _text(client.get("/access/find", query_string={"q": "zzzz"}))
+        page = page_text(client.get("/access/find", query_string={"q": "zzzz"}))
         assert "Aucun professionnel ne correspond" in page
 
     def test_htmx_gets_the_results_only_and_a_plain_get_the_whole_page(
@@ -523,13 +519,13 @@ class TestDirectorySearch:
             headers={"HX-Request": "true", "HX-Target": "directory-results"},
         )
         assert partial.status_code == HTTPStatus.OK
-        body = _text(partial)
+        body = page_text(partial)
         assert "Lefèvre" in body and "<html" not in body and "<h1>" not in body
         full = client.get("/access/find", query_string={"q": "lefevre"})
-        body = _text(full)
+        body = page_text(full)
         assert "<html" in body and "Chercher un professionnel dans l'annuaire" in body
         assert "Lefèvre" in body
-        other_target = _text(
+        other_target = page_text(
             client.get(
                 "/access/find",
                 query_string={"q": "lefevre"},
@@ -554,7 +550,7 @@ class TestGrantPage:
     ) -> None:
         """SPEC §4.2: the profession's usual duration, said in words and chosen first."""
         pharmacist = _entry("Durand", profession="pharmacien", specialty=None)
-        page = _text(_grant_page(client, pharmacist))
+        page = page_text(_grant_page(client, pharmacist))
         assert _checked(page, "duration", "default")
         assert "Pendant 3 jours, jusqu'au" in page
         assert "la durée habituelle pour un pharmacien" in page
@@ -580,7 +576,7 @@ class TestGrantPage:
         self, client: FlaskClient, holder: Account
     ) -> None:
         pro = make_professional()
-        page = _text(_grant_page(client, _pro(pro)))
+        page = page_text(_grant_page(client, _pro(pro)))
         assert _checked(page, "duration", "permanent")
         assert 'value="default"' not in page
         refused = _post_grant(client, _pro(pro), duration="default")
@@ -588,7 +584,7 @@ class TestGrantPage:
         assert _rows(holder, pro) == []
 
     def test_the_two_buttons_stand_apart(self, client: FlaskClient, holder: Account) -> None:
-        page = _text(_grant_page(client, _pro(make_professional())))
+        page = page_text(_grant_page(client, _pro(make_professional())))
         assert re.search(r'<div class="actions">\s*<button class="button primary"', page)
 
     def test_granting_until_revoked(self, client: FlaskClient, holder: Account) -> None:
@@ -599,7 +595,7 @@ class TestGrantPage:
         (row,) = _live(holder, pro)
         assert row.until is None and row.granted_by == "patient"
         assert len(_events(holder, Action.AUTHORISATION_GRANTED)) == 1
-        assert "peut maintenant consulter votre dossier" in _text(client.get("/access/"))
+        assert "peut maintenant consulter votre dossier" in page_text(client.get("/access/"))
 
     def test_granting_until_a_date(self, client: FlaskClient, holder: Account) -> None:
         pro = make_professional()
@@ -615,7 +611,7 @@ class TestGrantPage:
         pro = make_professional()
         response = _post_grant(client, _pro(pro), duration="until", until="2020-01-01")
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        page = _text(response)
+        page = page_text(response)
         assert "Choisissez une date de fin après aujourd'hui." in page
         assert 'value="2020-01-01"' in page
         assert _rows(holder, pro) == []
@@ -624,19 +620,19 @@ class TestGrantPage:
         pro = make_professional()
         response = _post_grant(client, _pro(pro), duration="until")
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "Indiquez la date de fin de l'accès." in _text(response)
+        assert "Indiquez la date de fin de l'accès." in page_text(response)
         assert _rows(holder, pro) == []
 
     def test_an_occupational_physician_needs_the_express_box(
         self, client: FlaskClient, holder: Account
     ) -> None:
         pro = make_professional(specialty="medecine_du_travail")
-        page = _text(_grant_page(client, _pro(pro)))
+        page = page_text(_grant_page(client, _pro(pro)))
         assert "Un accès qui demande votre accord exprès" in page
         refused = _post_grant(client, _pro(pro), duration="permanent")
         assert refused.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "accepte expressément" in _text(refused)
-        assert _checked(_text(refused), "duration", "permanent")
+        assert "accepte expressément" in page_text(refused)
+        assert _checked(page_text(refused), "duration", "permanent")
         assert _rows(holder, pro) == []
         done = _post_grant(client, _pro(pro), duration="permanent", express="y")
         assert done.status_code == HTTPStatus.SEE_OTHER
@@ -650,7 +646,7 @@ class TestGrantPage:
         authorise(pro, holder, kind="blocked")
         response = _post_grant(client, _pro(pro), duration="permanent")
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "Vous avez bloqué ce professionnel" in _text(response)
+        assert "Vous avez bloqué ce professionnel" in page_text(response)
         assert [row.kind for row in _live(holder, pro)] == ["blocked"]
 
     def test_an_unknown_professional_is_404(self, client: FlaskClient, holder: Account) -> None:
@@ -725,14 +721,14 @@ class TestChanges:
         assert len(events) == before + 1
         assert events[-1].actor_account_id == holder.id
         assert events[-1].resource_id == str(_pro(pro).id)
-        assert _pro(pro).display_name in _text(client.get("/access/"))  # in the flash at least
+        assert _pro(pro).display_name in page_text(client.get("/access/"))  # in the flash at least
 
     def test_the_confirmation_page_changes_nothing(
         self, client: FlaskClient, holder: Account
     ) -> None:
         pro = make_professional()
         authorise(pro, holder)
-        page = _text(client.get(f"/access/{_pro(pro).id}/block"))
+        page = page_text(client.get(f"/access/{_pro(pro).id}/block"))
         assert f"Bloquer {_pro(pro).display_name} ?" in page and "Confirmer" in page
         assert [row.kind for row in _live(holder, pro)] == ["authorised"]
         assert _events(holder, Action.PROFESSIONAL_BLOCKED) == []
@@ -743,7 +739,9 @@ class TestChanges:
         pro = make_professional()
         response = _change(client, _pro(pro), "revoke")
         assert response.status_code == HTTPStatus.SEE_OTHER
-        assert "Ce professionnel n'a plus accès à votre dossier." in _text(client.get("/access/"))
+        assert "Ce professionnel n'a plus accès à votre dossier." in page_text(
+            client.get("/access/")
+        )
         assert _events(holder, Action.AUTHORISATION_REVOKED) == []
 
     def test_a_pharmacist_cannot_be_declared_traitant(
@@ -752,7 +750,9 @@ class TestChanges:
         pharmacist = make_professional(profession="pharmacien", specialty=None)
         authorise(pharmacist, holder)
         _change(client, _pro(pharmacist), "traitant")
-        assert "Seul un médecin peut être votre médecin traitant." in _text(client.get("/access/"))
+        assert "Seul un médecin peut être votre médecin traitant." in page_text(
+            client.get("/access/")
+        )
         (row,) = _live(holder, pharmacist)
         assert not row.is_medecin_traitant
 
@@ -786,21 +786,21 @@ class TestEmergencySettingsPage:
         assert not record.oppose_emergency_access and record.oppose_regulation_access
         (event,) = _events(holder, Action.EMERGENCY_SETTINGS_CHANGED)
         assert _settings_said(event) == ("allowed", "opposed")
-        page = _text(client.get("/access/"))
+        page = page_text(client.get("/access/"))
         assert "Vos choix pour les urgences sont enregistrés." in page
         assert "Vous vous opposez à l'accès du médecin régulateur du SAMU." in page
-        form = _text(client.get("/access/emergency"))
+        form = page_text(client.get("/access/emergency"))
         assert _checked(form, "regulation", "oppose") and _checked(form, "emergency", "allow")
 
     def test_the_same_choices_record_nothing(self, client: FlaskClient, holder: Account) -> None:
         self._post(client, "allow", "allow")
         assert _events(holder, Action.EMERGENCY_SETTINGS_CHANGED) == []
-        assert "Rien n'a changé" in _text(client.get("/access/"))
+        assert "Rien n'a changé" in page_text(client.get("/access/"))
 
     def test_a_missing_answer_is_422(self, client: FlaskClient, holder: Account) -> None:
         response = self._post(client, "oppose", "")
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "Choisissez une réponse." in _text(response)
+        assert "Choisissez une réponse." in page_text(response)
         db.session.expire_all()
         assert not _patient(holder).oppose_emergency_access
 

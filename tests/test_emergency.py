@@ -3,7 +3,6 @@ shows, its end, the notices, the history and the after-the-fact review."""
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import date, timedelta
 from http import HTTPStatus
@@ -21,6 +20,7 @@ from tests.builders import (
     make_document,
     make_patient,
     make_professional,
+    page_text,
 )
 from webapp.core import clock
 from webapp.core.extensions import db
@@ -45,12 +45,8 @@ def _patient(account: Account) -> Patient:
     return account.patient
 
 
-def _text(response: TestResponse) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def _words(response: TestResponse) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", _text(response)).split())
+    return " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split())
 
 
 def _events(holder: Account, action: str | None = None) -> list[AccessEvent]:
@@ -213,7 +209,7 @@ class TestOpening:
         self, client: FlaskClient, holder: Account, pro: Account
     ) -> None:
         open_emergency(client, holder)
-        summary = _text(client.get(f"{_record(holder)}/emergency/summary"))
+        summary = page_text(client.get(f"{_record(holder)}/emergency/summary"))
         assert summary.count("Rien d'enregistré.") == 8
         assert "Non accessible à votre profession." not in summary
 
@@ -279,7 +275,7 @@ class TestRefusals:
         db.session.commit()
         response = open_emergency(client, holder)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "Ce patient s'est opposé à cet accès en urgence." in _text(response)
+        assert "Ce patient s'est opposé à cet accès en urgence." in page_text(response)
         assert _windows() == []
         (refused,) = _events(holder, Action.EMERGENCY_REFUSED)
         assert not refused.allowed and refused.reason == "opposed_emergency"
@@ -303,7 +299,7 @@ class TestRefusals:
         db.session.commit()
         assert client.get(f"/documents/{doc.id}").status_code == HTTPStatus.NOT_FOUND
         page = client.get(_record(holder))
-        assert "Bilan" not in _text(page) and "Profil médical" not in _text(page)
+        assert "Bilan" not in page_text(page) and "Profil médical" not in page_text(page)
 
     def test_a_blocked_professional_is_refused(
         self, client: FlaskClient, holder: Account, pro: Account
@@ -312,8 +308,8 @@ class TestRefusals:
         response = open_emergency(client, holder)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
         # Refused, and never told why: "blocked" is the patient's secret (SPEC §4.1).
-        assert "ne vous est pas ouvert" in _text(response)
-        assert "bloqué" not in _text(response)
+        assert "ne vous est pas ouvert" in page_text(response)
+        assert "bloqué" not in page_text(response)
         assert _windows() == []
         (refused,) = _events(holder, Action.EMERGENCY_REFUSED)
         assert refused.reason == "blocked_by_patient"
@@ -357,7 +353,9 @@ class TestRefusals:
     ) -> None:
         response = open_emergency(client, holder, **change)  # type: ignore[arg-type]
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert message in _text(response).replace("Not a valid choice", "N'est pas un choix valide")
+        assert message in page_text(response).replace(
+            "Not a valid choice", "N'est pas un choix valide"
+        )
         assert _windows() == []
         assert _events(holder, Action.EMERGENCY_OPENED) == []
         assert _outbox(holder, "emergency_access") == []
@@ -395,7 +393,7 @@ class TestRegulation:
         db.session.commit()
         login_as(client, regulator)
         identify(client, holder)
-        form = _text(client.get(f"{_record(holder)}/emergency"))
+        form = page_text(client.get(f"{_record(holder)}/emergency"))
         assert 'value="regulation"' in form
         response = open_emergency(client, holder, mode="regulation", reason="regulation_call")
         assert response.status_code == HTTPStatus.SEE_OTHER
@@ -403,7 +401,7 @@ class TestRegulation:
         assert window.mode == "regulation"
         (opened,) = _events(holder, Action.EMERGENCY_OPENED)
         assert opened.mode == "regulation"
-        assert "Accès en régulation SAMU" in _text(client.get("/pro/"))
+        assert "Accès en régulation SAMU" in page_text(client.get("/pro/"))
         assert "médecin régulateur du SAMU" in _outbox(holder, "emergency_access")[0].body
 
     def test_a_regulator_is_refused_when_the_patient_opposed_regulation(
@@ -424,7 +422,7 @@ class TestRegulation:
     def test_regulation_mode_is_only_for_samu_regulators(
         self, client: FlaskClient, holder: Account, pro: Account
     ) -> None:
-        form = _text(client.get(f"{_record(holder)}/emergency"))
+        form = page_text(client.get(f"{_record(holder)}/emergency"))
         assert 'value="regulation"' not in form
         response = open_emergency(client, holder, mode="regulation", reason="regulation_call")
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
@@ -436,7 +434,7 @@ class TestWindow:
     def test_the_banner_is_shown_on_pro_pages_while_open(
         self, client: FlaskClient, holder: Account, pro: Account
     ) -> None:
-        assert "emergency-banner" not in _text(client.get("/pro/"))
+        assert "emergency-banner" not in page_text(client.get("/pro/"))
         open_emergency(client, holder)
         record = _patient(holder)
         for path in ("/pro/", _record(holder), f"{_record(holder)}/emergency/summary"):
@@ -458,7 +456,7 @@ class TestWindow:
         assert "Il reste 9 minutes." in _words(client.get("/pro/"))
         clock.advance(11 * 60)
         assert client.get(f"/documents/{doc.id}").status_code == HTTPStatus.NOT_FOUND
-        page = _text(client.get(_record(holder)))
+        page = page_text(client.get(_record(holder)))
         assert "Bilan sanguin" not in page and "emergency-banner" not in page
         assert "Vous n'avez pas encore accès à ce dossier." in page  # only the ways in
         fresh = app.test_client()
@@ -520,19 +518,19 @@ class TestWindow:
         )
         _entry(holder, Section.WISHES, EntryKind.ORGAN_DONATION, "Donneur")
         assert open_emergency(client, holder).status_code == HTTPStatus.SEE_OTHER
-        summary = _text(client.get(f"{_record(holder)}/emergency/summary"))
+        summary = page_text(client.get(f"{_record(holder)}/emergency/summary"))
         assert "Latex" in summary
         assert "Pas de réanimation prolongée" not in summary and "Donneur" not in summary
         part = re.search(r"summary-part advance_directives.*?</section>", summary, re.S)
         assert part is not None and "Non accessible à votre profession." in part.group(0)
-        record = _text(client.get(_record(holder)))
+        record = page_text(client.get(_record(holder)))
         assert "Pas de réanimation prolongée" not in record
 
     def test_an_emergency_window_is_read_only(
         self, client: FlaskClient, holder: Account, pro: Account
     ) -> None:
         open_emergency(client, holder)
-        page = _text(client.get(_record(holder)))
+        page = page_text(client.get(_record(holder)))
         assert f"{_record(holder)}/deposit" not in page
 
 

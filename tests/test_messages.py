@@ -5,7 +5,6 @@ what bad input does, what is never stored or sent in clear, and what a page cost
 from __future__ import annotations
 
 import gc
-import html
 import io
 import re
 from dataclasses import dataclass
@@ -19,12 +18,13 @@ from werkzeug.test import TestResponse
 
 from tests.builders import (
     authorise,
-    csrf_from,
-    login_as,
+    fresh_csrf,
     make_agent,
     make_patient,
     make_professional,
+    page_text,
     pdf_file,
+    signed_in,
 )
 from tests.test_policy import WINDOW, _open_window
 from tests.test_query_counts import counting
@@ -75,22 +75,8 @@ def people(app: Flask) -> People:
     return People(holder, pro)
 
 
-def signed_in(app: Flask, account: Account) -> FlaskClient:
-    client = app.test_client()
-    login_as(client, account)
-    return client
-
-
-def _text(response: TestResponse) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def _words(response: TestResponse) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", _text(response)).split())
-
-
-def _token(client: FlaskClient) -> str:
-    return csrf_from(client.get("/settings/"))
+    return " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split())
 
 
 def write(
@@ -104,7 +90,7 @@ def write(
 ) -> TestResponse:
     """A professional's first message, through /messages/new."""
     data: dict[str, object] = {
-        "csrf_token": _token(client),
+        "csrf_token": fresh_csrf(client),
         "patient": str(patient_id),
         "subject": subject,
         "body": body,
@@ -124,7 +110,7 @@ def answer(
     attachment: tuple[bytes, str] | None = None,
     submission: str | None = None,
 ) -> TestResponse:
-    data: dict[str, object] = {"csrf_token": _token(client), "body": body}
+    data: dict[str, object] = {"csrf_token": fresh_csrf(client), "body": body}
     if attachment is not None:
         data["attachment"] = (io.BytesIO(attachment[0]), attachment[1])
     if submission is not None:
@@ -135,7 +121,7 @@ def answer(
 
 
 def post(client: FlaskClient, path: str, **data: str) -> TestResponse:
-    return client.post(path, data={"csrf_token": _token(client), **data})
+    return client.post(path, data={"csrf_token": fresh_csrf(client), **data})
 
 
 def start(
@@ -205,12 +191,12 @@ class TestJourney:
         stranger = make_patient()
         page = pro.get("/messages/new")
         assert page.status_code == HTTPStatus.OK
-        options = dict(re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)<', _text(page)))
+        options = dict(re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)<', page_text(page)))
         assert set(options) == {str(people.patient.id)}, "only the patients who authorised"
         assert people.patient.last_name in options[str(people.patient.id)]
         assert stranger.patient is not None and str(stranger.patient.id) not in options
 
-        prefilled = _text(pro.get(f"/messages/new?patient={people.patient.id}"))
+        prefilled = page_text(pro.get(f"/messages/new?patient={people.patient.id}"))
         assert re.search(rf'<option[^>]*selected[^>]*value="{people.patient.id}"', prefilled) or (
             re.search(rf'<option[^>]*value="{people.patient.id}"[^>]*selected', prefilled)
         )
@@ -236,7 +222,7 @@ class TestJourney:
         clock.advance(3600)
         start(people, subject="Second message")
         patient = signed_in(app, people.holder)
-        page = _text(patient.get("/messages/"))
+        page = page_text(patient.get("/messages/"))
         assert page.index("Second message") < page.index("Premier message")
         assert "<strong>Second message</strong>" in page
         assert "<strong>Premier message</strong>" in page
@@ -264,7 +250,7 @@ class TestJourney:
         assert conversation.patient_unread == 0
         message = db.session.scalars(select(Message)).one()
         assert message.read_at is not None
-        assert "<strong>" + SUBJECT not in _text(patient.get("/messages/"))
+        assert "<strong>" + SUBJECT not in page_text(patient.get("/messages/"))
         assert patient.get("/messages/unread?seen=0").status_code == HTTPStatus.NO_CONTENT
         changed = patient.get("/messages/unread?seen=1")
         assert changed.status_code == HTTPStatus.OK
@@ -283,7 +269,7 @@ class TestJourney:
         assert (conversation.message_count, conversation.professional_unread) == (2, 1)
         pro = signed_in(app, people.pro)
         assert pro.get("/messages/unread?seen=1").status_code == HTTPStatus.NO_CONTENT
-        assert "1 non lu" in _text(pro.get("/messages/"))
+        assert "1 non lu" in page_text(pro.get("/messages/"))
         thread = _words(pro.get(f"/messages/{conversation.id}"))
         assert thread.index(BODY) < thread.index("Merci, je prendrai rendez-vous.")
         assert _conversations(people.holder)[0].professional_unread == 0
@@ -292,7 +278,7 @@ class TestJourney:
         conversation = start(people, attachment=PDF)
         attachment = db.session.scalars(select(MessageAttachment)).one()
         patient = signed_in(app, people.holder)
-        assert "Enregistrer dans mes documents" in _text(
+        assert "Enregistrer dans mes documents" in page_text(
             patient.get(f"/messages/{conversation.id}")
         )
         path = f"/messages/{conversation.id}/attachments/{attachment.id}/save"
@@ -316,7 +302,7 @@ class TestJourney:
         assert db.session.scalar(select(func.count(Document.id))) == 1
         db.session.refresh(attachment)
         assert attachment.saved_document_id == doc.id
-        assert "Enregistrée dans vos documents" in _text(
+        assert "Enregistrée dans vos documents" in page_text(
             patient.get(f"/messages/{conversation.id}")
         )
 
@@ -351,17 +337,17 @@ class TestJourney:
         assert response.status_code == HTTPStatus.SEE_OTHER
         assert response.headers["Location"].endswith("/messages/")
         assert _conversations(people.holder)[0].archived_at is not None
-        assert SUBJECT not in _text(patient.get("/messages/"))
-        assert SUBJECT in _text(patient.get("/messages/?archived=1"))
-        assert "Sortir des archives" in _text(patient.get(f"/messages/{conversation.id}"))
+        assert SUBJECT not in page_text(patient.get("/messages/"))
+        assert SUBJECT in page_text(patient.get("/messages/?archived=1"))
+        assert "Sortir des archives" in page_text(patient.get(f"/messages/{conversation.id}"))
         back = post(patient, f"/messages/{conversation.id}/unarchive")
         assert back.headers["Location"].endswith(f"/messages/{conversation.id}")
         assert _conversations(people.holder)[0].archived_at is None
-        assert SUBJECT in _text(patient.get("/messages/"))
-        assert SUBJECT not in _text(patient.get("/messages/?archived=1"))
+        assert SUBJECT in page_text(patient.get("/messages/"))
+        assert SUBJECT not in page_text(patient.get("/messages/?archived=1"))
         # The professional's list does not depend on the patient's filing.
         post(patient, f"/messages/{conversation.id}/archive")
-        assert SUBJECT in _text(signed_in(app, people.pro).get("/messages/"))
+        assert SUBJECT in page_text(signed_in(app, people.pro).get("/messages/"))
 
     def test_search_over_subjects_and_professionals(self, app: Flask, people: People) -> None:
         start(people, subject="Échographie cardiaque")
@@ -372,7 +358,7 @@ class TestJourney:
         patient = signed_in(app, people.holder)
 
         def subjects(query: str) -> set[str]:
-            page = _text(patient.get(f"/messages/?q={query}"))
+            page = page_text(patient.get(f"/messages/?q={query}"))
             return {s for s in ("Échographie cardiaque", "Holter") if s in page}
 
         assert subjects("holter") == {"Holter"}
@@ -380,11 +366,11 @@ class TestJourney:
         assert subjects("Bertrand") == {"Holter"}
         assert subjects("") == {"Échographie cardiaque", "Holter"}
         assert subjects("radiographie") == set()
-        assert "Aucune conversation ne correspond" in _text(patient.get("/messages/?q=zzz"))
+        assert "Aucune conversation ne correspond" in page_text(patient.get("/messages/?q=zzz"))
         fragment = patient.get(
             "/messages/?q=holter", headers={"HX-Request": "true", "HX-Target": "conversation-list"}
         )
-        assert "Holter" in _text(fragment) and "<html" not in _text(fragment)
+        assert "Holter" in page_text(fragment) and "<html" not in page_text(fragment)
 
     def test_the_professional_closes_and_she_can_no_longer_write(
         self, app: Flask, people: People
@@ -397,13 +383,13 @@ class TestJourney:
         assert "Vous avez clos cette conversation" in _words(
             pro.get(f"/messages/{conversation.id}")
         )
-        assert "Clore la conversation" not in _text(pro.get(f"/messages/{conversation.id}"))
+        assert "Clore la conversation" not in page_text(pro.get(f"/messages/{conversation.id}"))
 
         patient = signed_in(app, people.holder)
-        page = _text(patient.get(f"/messages/{conversation.id}"))
+        page = page_text(patient.get(f"/messages/{conversation.id}"))
         assert "Le professionnel a clos cette conversation" in page
         assert 'name="body"' not in page and "Répondre" not in page
-        assert '<span class="badge">close</span>' in _text(patient.get("/messages/"))
+        assert '<span class="badge">close</span>' in page_text(patient.get("/messages/"))
         before = _message_count()
         refused = answer(patient, conversation.id, "Encore une question ?")
         assert refused.status_code == HTTPStatus.CONFLICT
@@ -480,7 +466,7 @@ class TestWhoReachesAConversation:
             }[intruder]
         )
         inbox = client.get("/messages/")
-        assert SUBJECT not in _text(inbox)
+        assert SUBJECT not in page_text(inbox)
         if intruder == "agent":
             assert inbox.status_code == HTTPStatus.NOT_FOUND
 
@@ -492,7 +478,7 @@ class TestWhoReachesAConversation:
         grant.revoked_at = clock.now()
         db.session.commit()
         pro = signed_in(app, people.pro)
-        assert SUBJECT in _text(pro.get("/messages/"))
+        assert SUBJECT in page_text(pro.get("/messages/"))
         assert BODY in _words(pro.get(f"/messages/{conversation.id}"))
         assert answer(pro, conversation.id, "Je reste joignable.").status_code == 303
         assert _message_count() == 2
@@ -512,7 +498,7 @@ class TestWhoReachesAConversation:
         assert pro.get(f"/messages/{conversation.id}").status_code == HTTPStatus.NOT_FOUND
         assert answer(pro, conversation.id).status_code == HTTPStatus.NOT_FOUND
         assert post(pro, f"/messages/{conversation.id}/close").status_code == 404
-        assert SUBJECT not in _text(pro.get("/messages/"))
+        assert SUBJECT not in page_text(pro.get("/messages/"))
         assert pro.get(f"/messages/new?patient={people.patient.id}").status_code == 404
         assert write(pro, people.patient.id).status_code == HTTPStatus.NOT_FOUND  # and recorded
         assert _message_count() == 1 and len(_conversations(people.holder)) == 1
@@ -528,7 +514,7 @@ class TestWhoReachesAConversation:
         client = signed_in(app, pro)
         record = client.get(f"/pro/patients/{holder.patient.id}")
         assert record.status_code == HTTPStatus.OK, "the window reads the record"
-        assert "Écrire au patient" not in _text(record)
+        assert "Écrire au patient" not in page_text(record)
         assert client.get(f"/messages/new?patient={holder.patient.id}").status_code == 404
         assert write(client, holder.patient.id).status_code == HTTPStatus.NOT_FOUND
         assert _conversations(holder) == []
@@ -547,10 +533,10 @@ class TestWhoReachesAConversation:
         conversation = start(people, attachment=PDF)
         attachment = db.session.scalars(select(MessageAttachment)).one()
         patient = signed_in(app, people.holder)
-        assert "Clore la conversation" not in _text(patient.get(f"/messages/{conversation.id}"))
+        assert "Clore la conversation" not in page_text(patient.get(f"/messages/{conversation.id}"))
         assert post(patient, f"/messages/{conversation.id}/close").status_code == 404
         pro = signed_in(app, people.pro)
-        page = _text(pro.get(f"/messages/{conversation.id}"))
+        page = page_text(pro.get(f"/messages/{conversation.id}"))
         assert "Archiver" not in page and "Enregistrer dans mes documents" not in page
         assert post(pro, f"/messages/{conversation.id}/archive").status_code == 404
         save = f"/messages/{conversation.id}/attachments/{attachment.id}/save"
@@ -562,7 +548,7 @@ class TestWhoReachesAConversation:
 
     def test_the_record_page_offers_to_write(self, app: Flask, people: People) -> None:
         client = signed_in(app, people.pro)
-        page = _text(client.get(f"/pro/patients/{people.patient.id}"))
+        page = page_text(client.get(f"/pro/patients/{people.patient.id}"))
         link = re.search(r'<a[^>]*href="([^"]*)"[^>]*>Écrire au patient<', page)
         assert link is not None
         assert link.group(1) == f"/messages/new?patient={people.patient.id}"
@@ -592,7 +578,7 @@ class TestBadInput:
         response = write(pro, people.patient.id, body=long)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
         assert "Un message ne peut dépasser 5000 caractères" in _words(response)
-        assert long in _text(response), "the text is kept in the form"
+        assert long in page_text(response), "the text is kept in the form"
         assert _conversations(people.holder) == []
 
     def test_a_reply_of_20000_characters(self, app: Flask, people: People) -> None:
@@ -601,7 +587,7 @@ class TestBadInput:
         response = answer(signed_in(app, people.holder), conversation.id, long)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
         assert "Un message ne peut dépasser 5000 caractères" in _words(response)
-        assert long in _text(response)
+        assert long in page_text(response)
         assert _message_count() == 1
 
     def test_a_subject_of_300_characters(self, app: Flask, people: People) -> None:
@@ -609,7 +595,7 @@ class TestBadInput:
         response = write(pro, people.patient.id, subject="Objet " * 50)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
         assert "L'objet ne peut dépasser 150 caractères" in _words(response)
-        assert BODY in _text(response)
+        assert BODY in page_text(response)
         assert _conversations(people.holder) == []
 
     def test_an_empty_subject(self, app: Flask, people: People) -> None:
@@ -659,7 +645,7 @@ class TestBadInput:
         response = write(pro, people.patient.id, attachment=(content, "resultat.pdf"))
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
         assert problem in _words(response)
-        page = _text(response)
+        page = page_text(response)
         assert BODY in page and f'value="{SUBJECT}"' in page, "the typed text is kept"
         assert re.search(rf'<option[^>]*value="{people.patient.id}"[^>]*selected', page) or (
             re.search(rf'<option[^>]*selected[^>]*value="{people.patient.id}"', page)
@@ -692,7 +678,7 @@ class TestBadInput:
         )
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
         assert problem in _words(response)
-        assert "Voici ma radio." in _text(response)
+        assert "Voici ma radio." in page_text(response)
         assert _message_count() == 1 and _attachment_count() == 0
         assert _conversations(people.holder)[0].message_count == 1
         assert len(_events(people.holder, Action.MESSAGE_SENT)) == 1
@@ -886,7 +872,7 @@ class TestSecrecy:
         page = patient.get("/access/history")
         assert page.status_code == HTTPStatus.OK
         assert people.pro.display_name in _words(page)
-        assert SUBJECT not in _text(page) and BODY not in _text(page)
+        assert SUBJECT not in page_text(page) and BODY not in page_text(page)
 
 
 # --- 5. speed --------------------------------------------------------------------------------
@@ -937,7 +923,7 @@ class TestSpeed:
         large = {path: _statements(app, client, path) for path in paths}
         assert large == small
         assert max(large.values()) <= 8, large  # every statement, the session's included
-        page = _text(client.get("/messages/"))
+        page = page_text(client.get("/messages/"))
         assert "Conversation 198" in page and "Conversation 0" not in page, "newest first"
         assert "200 conversations" in page
 
@@ -1029,7 +1015,7 @@ class TestSecondLook:
         patient = signed_in(app, people.holder)
         response = answer(patient, conversation.id, body)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "caractères invisibles" in _text(response)
+        assert "caractères invisibles" in page_text(response)
         assert _message_count() == 1  # the first one only
 
     def test_line_breaks_and_tabs_are_plain_text(self, app: Flask, people: People) -> None:

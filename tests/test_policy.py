@@ -12,7 +12,14 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from tests.builders import authorise, make_agent, make_document, make_patient, make_professional
+from tests.builders import (
+    authorise,
+    make_agent,
+    make_appointment,
+    make_document,
+    make_patient,
+    make_professional,
+)
 from webapp import policy
 from webapp.core import clock
 from webapp.core.extensions import db
@@ -2980,28 +2987,14 @@ def _conversation(patient: Patient, professional: Account, case: Case) -> Conver
 
 
 def _appointment(patient: Patient, professional: Account, case: Case) -> Appointment:
-    """An appointment with the professional concerned, as services.agenda.create leaves it."""
-    pro = professional.professional
-    assert pro is not None
-    now = clock.now()
-    appointment = Appointment(
-        patient_id=patient.id,
-        professional_id=pro.id,
-        title="Consultation",
-        place="",
-        starts_at=now + 24 * HOUR,
-        ends_at=now + 25 * HOUR,
-        duration_minutes=60,
-        created_by_kind="patient",
-        created_at=now,
-        updated_at=now,
-        updated_by_kind="patient",
-        cancelled_at=now if case.entry.get("cancelled") else None,
-        hidden_from_legal_reps=False,
+    """An appointment with the professional concerned, tomorrow."""
+    assert professional.professional is not None
+    start = clock.now() + 24 * HOUR
+    row = make_appointment(
+        patient, professional.professional.id, start, cancelled=bool(case.entry.get("cancelled"))
     )
-    db.session.add(appointment)
     db.session.commit()
-    return appointment
+    return row
 
 
 def _build(case: Case) -> tuple[Account | None, object]:

@@ -21,7 +21,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.builders import make_document, make_patient, make_professional
+from tests.builders import make_appointment, make_document, make_patient, make_professional
 from tests.test_policy import CASES, ENTRY_KIND, Case, _build
 from webapp import policy
 from webapp.core import clock
@@ -166,25 +166,8 @@ def _add_appointment(
     patient: Patient, professional: Account | None, *, hour: int, cancelled: bool = False
 ) -> None:
     pro = professional.professional if professional is not None else None
-    now = clock.now()
-    start = now + timedelta(days=30, hours=hour)  # clear of the world's own appointment
-    db.session.add(
-        Appointment(
-            patient_id=patient.id,
-            professional_id=pro.id if pro is not None else None,
-            title="Consultation",
-            place="",
-            starts_at=start,
-            ends_at=start + timedelta(minutes=30),
-            duration_minutes=30,
-            created_by_kind="patient",
-            created_at=now,
-            updated_at=now,
-            updated_by_kind="patient",
-            cancelled_at=now if cancelled else None,
-            hidden_from_legal_reps=False,
-        )
-    )
+    start = clock.now() + timedelta(days=30, hours=hour)  # clear of the world's own appointment
+    make_appointment(patient, pro.id if pro is not None else None, start, cancelled=cancelled)
 
 
 def _new_patient() -> Patient:

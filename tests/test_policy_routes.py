@@ -11,8 +11,8 @@ from http import HTTPStatus
 
 from flask.testing import FlaskClient
 
-from tests.builders import authorise, make_document, make_patient
-from tests.test_workspace import _documents, _events, _patient, _text, deposit, identify, pro
+from tests.builders import authorise, make_document, make_patient, page_text
+from tests.test_workspace import _documents, _events, _patient, deposit, identify, pro
 from webapp.models import Account
 from webapp.services.audit import Action
 
@@ -29,7 +29,7 @@ class TestAuthorWithoutAuthorisation:
         assert deposit(client, _patient(holder).id, title="Mon compte rendu").status_code == (
             HTTPStatus.SEE_OTHER
         )
-        page = _text(client.get(record_url))
+        page = page_text(client.get(record_url))
         assert "Vos dépôts dans ce dossier" in page
         assert "Mon compte rendu" in page
         assert "Bilan du patient lui-même" not in page
@@ -43,9 +43,10 @@ class TestAuthorWithoutAuthorisation:
         grant = authorise(pro, holder)
         record_url = identify(client, holder)
         deposit(client, _patient(holder).id, title="Échographie cardiaque")
-        assert "Échographie cardiaque" in _text(client.get(record_url))  # authorised: the record
+        # Authorised: the record.
+        assert "Échographie cardiaque" in page_text(client.get(record_url))
         grant.revoked_at = grant.since
-        page = _text(client.get(record_url))
+        page = page_text(client.get(record_url))
         assert "Vous n'avez pas encore accès" in page
         assert "Échographie cardiaque" in page  # the ways in, with the author's own deposit
 

@@ -4,7 +4,6 @@ access history; and the summary's query count."""
 
 from __future__ import annotations
 
-import html
 import itertools
 import re
 from datetime import date, timedelta
@@ -19,12 +18,13 @@ from werkzeug.test import TestResponse
 
 from tests.builders import (
     authorise,
-    csrf_from,
+    fresh_csrf,
     login_as,
     make_agent,
     make_document,
     make_patient,
     make_professional,
+    page_text,
 )
 from tests.test_query_counts import counting
 from webapp.core import clock
@@ -55,13 +55,9 @@ def _today() -> date:
     return clock.to_paris(clock.now()).date()
 
 
-def _text(response: TestResponse) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def _words(response: TestResponse) -> str:
     """The page as read: no tags, single spaces."""
-    return " ".join(re.sub(r"<[^>]+>", " ", _text(response)).split())
+    return " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split())
 
 
 def _entries() -> list[ProfileEntry]:
@@ -90,10 +86,6 @@ def _actions(holder: Account) -> list[str]:
     ]
 
 
-def _token(client: FlaskClient) -> str:
-    return csrf_from(client.get("/settings/"))
-
-
 def _base(patient_id: int | None) -> str:
     return "/profile" if patient_id is None else f"/profile/patients/{patient_id}"
 
@@ -109,7 +101,7 @@ def add(
 ) -> TestResponse:
     return client.post(
         f"{_base(patient_id)}/{section}/new?kind={kind}",
-        data={"csrf_token": _token(client), **data},
+        data={"csrf_token": fresh_csrf(client), **data},
         headers=HTMX if htmx else None,
     )
 
@@ -119,7 +111,7 @@ def check(
 ) -> TestResponse:
     return client.post(
         f"/profile/{section}/check?kind={kind}&field={name}",
-        data={"csrf_token": _token(client), **data},
+        data={"csrf_token": fresh_csrf(client), **data},
         headers=HTMX,
     )
 
@@ -494,7 +486,7 @@ def test_a_bad_input_is_refused_with_its_message(
 ) -> None:
     typed = {name: _day(value) for name, value in data.items()}
     response = add(client, section, kind, typed)
-    page = _text(response)
+    page = page_text(response)
     assert response.status_code == UNPROCESSABLE
     assert message in page
     assert kept in page
@@ -517,7 +509,7 @@ def test_htmx_refusal_is_the_section_body_only(client: FlaskClient, holder: Acco
         {"measured_on": _today().isoformat(), "value": "400", "value2": "20"},
         htmx=True,
     )
-    page = _text(response)
+    page = page_text(response)
     assert response.status_code == UNPROCESSABLE
     assert page.lstrip().startswith('<div id="section-body">') and "<html" not in page
     assert "entre 60 et 260 mmHg" in page and 'value="400"' in page
@@ -676,7 +668,7 @@ def test_a_good_input_is_saved_and_shown(
     for name, value in stored.items():
         assert getattr(row, name) == value, name
     page = client.get(response.headers["Location"])
-    assert "C'est enregistré." in _text(page)
+    assert "C'est enregistré." in page_text(page)
     assert shown in _words(page)
     assert _actions(holder) == [Action.PROFILE_ENTRY_ADDED]
 
@@ -687,7 +679,7 @@ def test_advance_directives_may_be_a_document_of_the_record(
     document = make_document(
         holder, title="Mes directives", type_code="42348-3", category="ma_sante"
     )
-    form = _text(client.get("/profile/wishes?kind=advance_directives"))
+    form = page_text(client.get("/profile/wishes?kind=advance_directives"))
     assert f'<option value="{document.id}">Mes directives</option>' in form
     response = add(
         client, "wishes", "advance_directives", {"text": "", "document_id": str(document.id)}
@@ -714,7 +706,7 @@ def test_glucose_in_g_per_litre_is_stored_in_mmol_and_shown_back_in_g(
     assert row.value == pytest.approx(1.26 * 5.551, abs=0.01) and row.unit == "g/L"
     summary = _words(client.get("/profile/"))
     assert "Glycémie 1,26 g/L" in summary
-    form = _text(client.get(f"/profile/measurements/{row.id}/edit"))
+    form = page_text(client.get(f"/profile/measurements/{row.id}/edit"))
     assert 'value="1,26"' in form
     assert re.search(r'<input checked[^>]*value="g/L"', form)
 
@@ -741,7 +733,7 @@ def test_htmx_add_returns_the_section_body(client: FlaskClient, holder: Account)
         {"label": "Latex", "reaction": "eczéma", "severity": "mild"},
         htmx=True,
     )
-    page = _text(response)
+    page = page_text(response)
     assert response.status_code == HTTPStatus.OK
     assert page.lstrip().startswith('<div id="section-body">') and "<html" not in page
     assert "C'est enregistré." in page and "Latex" in page
@@ -798,7 +790,7 @@ def test_the_inline_check_returns_the_fields_message(
 ) -> None:
     response = check(client, section, kind, name, data)
     assert response.status_code == HTTPStatus.OK
-    page = _text(response)
+    page = page_text(response)
     assert '<p class="error">' in page and message in page
     assert _entries() == [] and _measures() == []
 
@@ -833,7 +825,7 @@ def test_the_inline_check_says_nothing_when_the_field_is_fine(
 
 
 def test_the_form_wires_the_inline_check(client: FlaskClient, holder: Account) -> None:
-    page = _text(client.get("/profile/measurements?kind=blood_pressure"))
+    page = page_text(client.get("/profile/measurements?kind=blood_pressure"))
     assert 'hx-post="/profile/measurements/check?kind=blood_pressure&field=value2"' in page
     assert 'hx-target="#value2-feedback"' in page
 
@@ -851,7 +843,7 @@ def _form_values(page: str) -> dict[str, str]:
 
 def test_editing_an_entry_saves_a_new_version(client: FlaskClient, holder: Account) -> None:
     entry_id = _entry(holder, Section.ALLERGIES, EntryKind.ALLERGY, "Pénicilline")
-    form = _text(client.get(f"/profile/entries/{entry_id}/edit"))
+    form = page_text(client.get(f"/profile/entries/{entry_id}/edit"))
     assert 'value="Pénicilline"' in form
     hidden = _form_values(form)
     assert hidden["version"] == "1"
@@ -868,7 +860,7 @@ def test_editing_an_entry_saves_a_new_version(client: FlaskClient, holder: Accou
 
 def test_editing_a_measurement_keeps_its_unit(client: FlaskClient, holder: Account) -> None:
     row_id = _measure(holder, MeasureKind.GLUCOSE, 5.27, unit="g/L", fasting=True)
-    form = _text(client.get(f"/profile/measurements/{row_id}/edit"))
+    form = page_text(client.get(f"/profile/measurements/{row_id}/edit"))
     assert 'value="0,95"' in form
     response = client.post(
         f"/profile/measurements/{row_id}/edit",
@@ -887,7 +879,7 @@ def test_editing_a_measurement_keeps_its_unit(client: FlaskClient, holder: Accou
 
 def test_a_bad_edit_is_refused_and_nothing_changes(client: FlaskClient, holder: Account) -> None:
     row_id = _measure(holder, MeasureKind.BLOOD_PRESSURE, 125, value2=80)
-    form = _text(client.get(f"/profile/measurements/{row_id}/edit"))
+    form = page_text(client.get(f"/profile/measurements/{row_id}/edit"))
     response = client.post(
         f"/profile/measurements/{row_id}/edit",
         data={
@@ -898,14 +890,14 @@ def test_a_bad_edit_is_refused_and_nothing_changes(client: FlaskClient, holder: 
         },
     )
     assert response.status_code == UNPROCESSABLE
-    assert "doit être plus basse que la systolique" in _text(response)
+    assert "doit être plus basse que la systolique" in page_text(response)
     (row,) = _measures()
     assert (row.value, row.value2, row.version) == (125, 80, 1)
 
 
 def _two_tabs(client: FlaskClient, entry_id: int) -> tuple[dict[str, str], dict[str, str]]:
-    first = _form_values(_text(client.get(f"/profile/entries/{entry_id}/edit")))
-    second = _form_values(_text(client.get(f"/profile/entries/{entry_id}/edit")))
+    first = _form_values(page_text(client.get(f"/profile/entries/{entry_id}/edit")))
+    second = _form_values(page_text(client.get(f"/profile/entries/{entry_id}/edit")))
     assert first["version"] == second["version"] == "1"
     return first, second
 
@@ -923,7 +915,7 @@ def test_a_stale_edit_shows_both_versions_and_overwrites_nothing(
         f"/profile/entries/{entry_id}/edit",
         data={**second, "label": "Levothyrox", "dose": "100 µg"},
     )
-    page = _text(stale)
+    page = page_text(stale)
     assert stale.status_code == HTTPStatus.CONFLICT
     assert "Cette information a été modifiée entre-temps" in page
     assert "Version enregistrée" in page and "Votre version (non enregistrée)" in page
@@ -951,7 +943,7 @@ def test_a_stale_htmx_edit_answers_a_fragment(client: FlaskClient, holder: Accou
         data={**second, "label": "Latex synthétique"},
         headers=HTMX,
     )
-    page = _text(stale)
+    page = page_text(stale)
     assert stale.status_code == UNPROCESSABLE
     assert page.lstrip().startswith(f'<li id="row-entries-{entry_id}"') and "<html" not in page
     assert "Latex naturel" in page and 'value="Latex synthétique"' in page
@@ -960,8 +952,8 @@ def test_a_stale_htmx_edit_answers_a_fragment(client: FlaskClient, holder: Accou
 
 def test_editing_a_deleted_entry_is_404(client: FlaskClient, holder: Account) -> None:
     entry_id = _entry(holder, Section.ALLERGIES, EntryKind.ALLERGY, "Latex")
-    hidden = _form_values(_text(client.get(f"/profile/entries/{entry_id}/edit")))
-    delete = _text(client.get(f"/profile/entries/{entry_id}/delete"))
+    hidden = _form_values(page_text(client.get(f"/profile/entries/{entry_id}/edit")))
+    delete = page_text(client.get(f"/profile/entries/{entry_id}/delete"))
     gone = client.post(f"/profile/entries/{entry_id}/delete", data=_form_values(delete))
     assert gone.status_code == HTTPStatus.SEE_OTHER
     late = client.post(
@@ -978,9 +970,11 @@ def test_deleting_asks_then_removes(client: FlaskClient, holder: Account) -> Non
     entry_id = _entry(holder, Section.CONDITIONS, EntryKind.CONDITION, "Asthme")
     confirm = client.get(f"/profile/entries/{entry_id}/delete")
     assert confirm.status_code == HTTPStatus.OK
-    assert "Supprimer cette information ?" in _text(confirm) and "Asthme" in _text(confirm)
+    assert "Supprimer cette information ?" in page_text(confirm) and "Asthme" in page_text(confirm)
     assert _entries()[0].deleted_at is None  # asking deletes nothing
-    response = client.post(f"/profile/entries/{entry_id}/delete", data=_form_values(_text(confirm)))
+    response = client.post(
+        f"/profile/entries/{entry_id}/delete", data=_form_values(page_text(confirm))
+    )
     assert response.status_code == HTTPStatus.SEE_OTHER
     assert response.headers["Location"] == "/profile/conditions"
     assert _entries()[0].deleted_at is not None
@@ -991,26 +985,26 @@ def test_deleting_asks_then_removes(client: FlaskClient, holder: Account) -> Non
 
 def test_deleting_a_measurement_with_htmx(client: FlaskClient, holder: Account) -> None:
     row_id = _measure(holder, MeasureKind.WEIGHT, 64)
-    confirm = _text(client.get(f"/profile/measurements/{row_id}/delete", headers=HTMX))
+    confirm = page_text(client.get(f"/profile/measurements/{row_id}/delete", headers=HTMX))
     assert confirm.lstrip().startswith(f'<li id="row-measurements-{row_id}"')
     response = client.post(
         f"/profile/measurements/{row_id}/delete", data=_form_values(confirm), headers=HTMX
     )
     assert response.status_code == HTTPStatus.OK
-    assert "C'est supprimé." in _text(response)
+    assert "C'est supprimé." in page_text(response)
     assert _measures()[0].deleted_at is not None
 
 
 def test_a_stale_delete_is_refused(client: FlaskClient, holder: Account) -> None:
     entry_id = _entry(holder, Section.TREATMENTS, EntryKind.TREATMENT, "Doliprane")
-    confirm = _form_values(_text(client.get(f"/profile/entries/{entry_id}/delete")))
-    edit = _form_values(_text(client.get(f"/profile/entries/{entry_id}/edit")))
+    confirm = _form_values(page_text(client.get(f"/profile/entries/{entry_id}/delete")))
+    edit = _form_values(page_text(client.get(f"/profile/entries/{entry_id}/edit")))
     client.post(f"/profile/entries/{entry_id}/edit", data={**edit, "label": "Doliprane 1000"})
     refused = client.post(f"/profile/entries/{entry_id}/delete", data=confirm)
     assert refused.status_code == HTTPStatus.SEE_OTHER
     (entry,) = _entries()
     assert entry.deleted_at is None and entry.label == "Doliprane 1000"
-    after = _text(client.get(refused.headers["Location"]))
+    after = page_text(client.get(refused.headers["Location"]))
     assert (
         "Cette information a été modifiée entre-temps" in after and "rien n'a été supprimé" in after
     )
@@ -1049,7 +1043,7 @@ def test_masking_hides_an_entry_from_an_authorised_pharmacist_only(
     weight = _measure(holder, MeasureKind.WEIGHT, 64)
 
     login_as(client, holder)
-    token = _token(client)
+    token = fresh_csrf(client)
     for path in (
         f"/profile/entries/{own}/mask",
         f"/profile/entries/{theirs}/mask",
@@ -1110,14 +1104,14 @@ def test_a_masked_entry_is_404_to_the_pharmacist_by_its_address(
 def test_masking_with_htmx_returns_the_row(client: FlaskClient, holder: Account) -> None:
     entry_id = _entry(holder, Section.ALLERGIES, EntryKind.ALLERGY, "Latex")
     response = client.post(
-        f"/profile/entries/{entry_id}/mask", data={"csrf_token": _token(client)}, headers=HTMX
+        f"/profile/entries/{entry_id}/mask", data={"csrf_token": fresh_csrf(client)}, headers=HTMX
     )
-    page = _text(response)
+    page = page_text(response)
     assert response.status_code == HTTPStatus.OK
     assert page.lstrip().startswith(f'<li id="row-entries-{entry_id}" class="entry masked"')
     assert "Rendre visible aux professionnels" in page
     again = client.post(
-        f"/profile/entries/{entry_id}/mask", data={"csrf_token": _token(client)}, headers=HTMX
+        f"/profile/entries/{entry_id}/mask", data={"csrf_token": fresh_csrf(client)}, headers=HTMX
     )
     assert again.status_code == HTTPStatus.OK
     assert _actions(holder) == [Action.PROFILE_ENTRY_MASKED]  # masking twice records once
@@ -1137,7 +1131,7 @@ def test_an_authorised_doctor_adds_an_allergy_and_a_treatment(
     login_as(client, doctor)
     page = client.get(f"/profile/patients/{patient_id}/allergies")
     assert page.status_code == HTTPStatus.OK
-    assert f'action="/profile/patients/{patient_id}/allergies/new?kind=allergy"' in _text(page)
+    assert f'action="/profile/patients/{patient_id}/allergies/new?kind=allergy"' in page_text(page)
     response = add(
         client,
         "allergies",
@@ -1177,14 +1171,16 @@ def test_the_author_professional_edits_its_entry(app: Flask, client: FlaskClient
     login_as(client, doctor)
     add(client, "allergies", "allergy", {"label": "Iode"}, patient_id=_patient(holder).id)
     (entry,) = _entries()
-    form = _text(client.get(f"/profile/entries/{entry.id}/edit"))
+    form = page_text(client.get(f"/profile/entries/{entry.id}/edit"))
     response = client.post(
         f"/profile/entries/{entry.id}/edit", data={**_form_values(form), "label": "Iode (povidone)"}
     )
     assert response.status_code == HTTPStatus.SEE_OTHER
     assert response.headers["Location"] == f"/profile/patients/{_patient(holder).id}/allergies"
     assert _entries()[0].label == "Iode (povidone)"
-    masked = client.post(f"/profile/entries/{entry.id}/mask", data={"csrf_token": _token(client)})
+    masked = client.post(
+        f"/profile/entries/{entry.id}/mask", data={"csrf_token": fresh_csrf(client)}
+    )
     assert masked.status_code == HTTPStatus.NOT_FOUND  # only the holder masks
     assert not _entries()[0].masked_from_pros
 
@@ -1195,7 +1191,7 @@ def test_a_professional_cannot_change_the_patients_entry(app: Flask, client: Fla
     authorise(traitant, holder, traitant=True)
     entry_id = _entry(holder, Section.ALLERGIES, EntryKind.ALLERGY, "Latex")
     login_as(client, traitant)
-    token = _token(client)
+    token = fresh_csrf(client)
     assert client.get(f"/profile/entries/{entry_id}/edit").status_code == HTTPStatus.NOT_FOUND
     edit = client.post(
         f"/profile/entries/{entry_id}/edit",
@@ -1243,7 +1239,7 @@ def test_an_emergency_window_reads_but_never_writes(app: Flask, client: FlaskCli
     assert refused.status_code == HTTPStatus.NOT_FOUND
     checked = client.post(
         f"/profile/patients/{patient_id}/allergies/check?kind=allergy&field=label",
-        data={"csrf_token": _token(client), "label": ""},
+        data={"csrf_token": fresh_csrf(client), "label": ""},
     )
     assert checked.status_code == HTTPStatus.NOT_FOUND
     assert [entry.label for entry in _entries()] == ["Pénicilline"]
@@ -1279,7 +1275,7 @@ def test_a_dentist_never_reads_the_wishes(app: Flask, client: FlaskClient) -> No
     words = _words(summary)
     assert "Articaïne" in words
     assert "Volontés" not in words and "Pas de réanimation prolongée" not in words
-    assert f"/profile/patients/{patient_id}/wishes" not in _text(summary)
+    assert f"/profile/patients/{patient_id}/wishes" not in page_text(summary)
     assert client.get(f"/profile/patients/{patient_id}/wishes").status_code == HTTPStatus.NOT_FOUND
     refused = add(
         client, "wishes", "advance_directives", {"text": "Autre chose"}, patient_id=patient_id
@@ -1338,7 +1334,7 @@ def test_a_treatment_matching_an_allergy_needs_an_acknowledgement(
     )
     assert "(œdème, sévère)" in words
     assert "J'ai lu ces alertes et je confirme ce traitement" in words
-    assert 'value="1 g"' in _text(refused)
+    assert 'value="1 g"' in page_text(refused)
     assert [e.kind for e in _entries()] == ["allergy"]
 
     accepted = add(client, "treatments", "treatment", {**data, "acknowledge": "y"})
@@ -1382,7 +1378,7 @@ def test_a_treatment_that_ended_does_not_warn(client: FlaskClient, holder: Accou
 def test_editing_into_an_allergy_warns(client: FlaskClient, holder: Account) -> None:
     allergy = _entry(holder, Section.ALLERGIES, EntryKind.ALLERGY, "Aspirine")
     treatment = _entry(holder, Section.TREATMENTS, EntryKind.TREATMENT, "Doliprane")
-    hidden = _form_values(_text(client.get(f"/profile/entries/{treatment}/edit")))
+    hidden = _form_values(page_text(client.get(f"/profile/entries/{treatment}/edit")))
     refused = client.post(
         f"/profile/entries/{treatment}/edit", data={**hidden, "label": "Kardégic"}
     )
@@ -1394,7 +1390,7 @@ def test_editing_into_an_allergy_warns(client: FlaskClient, holder: Account) -> 
         f"/profile/entries/{treatment}/edit", data={**hidden, "label": "Doliprane 500"}
     )
     assert kept.status_code == HTTPStatus.SEE_OTHER
-    hidden = _form_values(_text(client.get(f"/profile/entries/{treatment}/edit")))
+    hidden = _form_values(page_text(client.get(f"/profile/entries/{treatment}/edit")))
     accepted = client.post(
         f"/profile/entries/{treatment}/edit",
         data={**hidden, "label": "Kardégic", "acknowledge": "y"},
@@ -1427,17 +1423,17 @@ def test_every_change_is_in_the_history_without_medical_words(
     add(client, "measurements", "weight", {"measured_on": _today().isoformat(), "value": "64"})
     (entry,) = _entries()
     (row,) = _measures()
-    hidden = _form_values(_text(client.get(f"/profile/entries/{entry.id}/edit")))
+    hidden = _form_values(page_text(client.get(f"/profile/entries/{entry.id}/edit")))
     client.post(f"/profile/entries/{entry.id}/edit", data={**hidden, "label": "Arachides"})
-    token = _token(client)
+    token = fresh_csrf(client)
     client.post(f"/profile/entries/{entry.id}/mask", data={"csrf_token": token})
     client.post(f"/profile/entries/{entry.id}/unmask", data={"csrf_token": token})
-    hidden = _form_values(_text(client.get(f"/profile/measurements/{row.id}/edit")))
+    hidden = _form_values(page_text(client.get(f"/profile/measurements/{row.id}/edit")))
     client.post(
         f"/profile/measurements/{row.id}/edit",
         data={**hidden, "measured_on": _today().isoformat(), "value": "63"},
     )
-    confirm = _form_values(_text(client.get(f"/profile/measurements/{row.id}/delete")))
+    confirm = _form_values(page_text(client.get(f"/profile/measurements/{row.id}/delete")))
     client.post(f"/profile/measurements/{row.id}/delete", data=confirm)
     me = holder.id
     events = [
@@ -1504,7 +1500,7 @@ def test_every_profile_route_is_404_to_intruders(
         "unauthorised_professional": make_professional,
     }[intruder]()
     login_as(client, account)
-    token = _token(client)
+    token = fresh_csrf(client)
     checked = 0
     for rule in _profile_rules(app):
         own_profile = not ({"patient_id", "row_id"} & rule.arguments)
@@ -1549,7 +1545,7 @@ def test_another_patients_own_profile_shows_nothing_of_the_holder(
     login_as(client, other)
     for path in ("/profile/", "/profile/allergies"):
         response = client.get(path)
-        assert response.status_code == HTTPStatus.OK and "Pénicilline" not in _text(response)
+        assert response.status_code == HTTPStatus.OK and "Pénicilline" not in page_text(response)
 
 
 # --- query counts ---------------------------------------------------------------------------------
@@ -1670,10 +1666,10 @@ def test_the_measurements_are_paged_and_the_charts_keep_two_years(
             value2=80,
             measured_on=day - timedelta(days=20 * n),
         )
-    first = _text(client.get("/profile/measurements"))
+    first = page_text(client.get("/profile/measurements"))
     assert first.count('id="row-measurements-') == 25
     assert "Page 1 sur 3" in first and "Page suivante" in first
-    last = _text(client.get("/profile/measurements?page=3"))
+    last = page_text(client.get("/profile/measurements?page=3"))
     assert last.count('id="row-measurements-') == 10
     # 60 readings 20 days apart span more than three years; the chart keeps 730 days.
     table_rows = (

@@ -4,7 +4,6 @@ record as the matrix allows, depositing, and the announcement hold of a result."
 from __future__ import annotations
 
 import gc
-import html
 import io
 import re
 from datetime import date, timedelta
@@ -23,6 +22,7 @@ from tests.builders import (
     make_document,
     make_patient,
     make_professional,
+    page_text,
     pdf_file,
 )
 from tests.test_query_counts import _bulk_documents, counting
@@ -45,17 +45,13 @@ def _patient(account: Account) -> Patient:
     return account.patient
 
 
-def _text(response: TestResponse) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def _tokenless(response: TestResponse) -> str:
     """The page without its CSRF tokens (a signed token carries the second it was made)."""
-    return re.sub(r"[\w.-]{40,}", "TOKEN", _text(response))
+    return re.sub(r"[\w.-]{40,}", "TOKEN", page_text(response))
 
 
 def _words(response: TestResponse) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", _text(response)).split())
+    return " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split())
 
 
 def _events(holder: Account, action: str | None = None) -> list[AccessEvent]:
@@ -164,7 +160,7 @@ class TestFind:
         assert response.headers["Location"] == f"/pro/patients/{record.id}"
         page = client.get(response.headers["Location"])
         assert page.status_code == HTTPStatus.OK
-        assert "Vous n'avez pas encore accès à ce dossier." in _text(page)
+        assert "Vous n'avez pas encore accès à ce dossier." in page_text(page)
 
     def test_nir_and_birth_date_are_enough(self, client: FlaskClient, pro: Account) -> None:
         holder = make_patient()
@@ -188,7 +184,7 @@ class TestFind:
         holder = make_patient()
         response = find(client, _patient(holder).nir)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "Saisissez aussi le nom ou la date de naissance du patient." in _text(response)
+        assert "Saisissez aussi le nom ou la date de naissance du patient." in page_text(response)
 
     @pytest.mark.parametrize(
         "case",
@@ -211,7 +207,7 @@ class TestFind:
             db.session.commit()
         response = find(client, nir, last_name=last_name, birth_date=birth)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        page = _text(response)
+        page = page_text(response)
         summary = re.search(r'<div class="error-summary".*?</div>', page, re.S)
         assert summary is not None
         assert _expected_message() in summary.group(0)
@@ -237,7 +233,7 @@ class TestFind:
         # carries its second: two pages a second apart on a loaded machine differ there);
         # nothing else may.
         cleaned = {
-            re.sub(r'(value|content|data-token)="[^"]*"|"X-CSRFToken": "[^"]*"', "", _text(a))
+            re.sub(r'(value|content|data-token)="[^"]*"|"X-CSRFToken": "[^"]*"', "", page_text(a))
             for a in answers
         }
         assert len(cleaned) == 1
@@ -273,7 +269,7 @@ class TestWaysIn:
     ) -> None:
         holder = make_patient()
         make_document(holder, title="Secret du dossier")
-        page = _text(client.get(identify(client, holder)))
+        page = page_text(client.get(identify(client, holder)))
         assert "Le patient est d'accord" in page
         assert f"/pro/patients/{_patient(holder).id}/consent" in page
         assert f"/pro/patients/{_patient(holder).id}/deposit" in page
@@ -285,7 +281,7 @@ class TestWaysIn:
         occupational = make_professional(specialty="medecine_du_travail")
         login_as(client, occupational)
         holder = make_patient()
-        page = _text(client.get(identify(client, holder)))
+        page = page_text(client.get(identify(client, holder)))
         assert "Le patient est d'accord" not in page
         assert f"/pro/patients/{_patient(holder).id}/deposit" in page
 
@@ -297,12 +293,12 @@ class TestWaysIn:
         holder = make_patient()
         record_url = identify(client, holder)
         without_access = client.get(record_url)
-        assert "Le patient est d'accord" in _text(without_access)
+        assert "Le patient est d'accord" in page_text(without_access)
         authorise(pro, holder, kind="blocked")
         blocked = client.get(record_url)
         assert blocked.status_code == without_access.status_code == HTTPStatus.OK
         assert _tokenless(blocked) == _tokenless(without_access)
-        assert "bloqué" not in _text(blocked)
+        assert "bloqué" not in page_text(blocked)
         base = f"/pro/patients/{_patient(holder).id}"
         assert client.get(f"{base}/deposit").status_code == HTTPStatus.NOT_FOUND
 
@@ -337,7 +333,7 @@ class TestDeclareConsent:
         assert event.actor_account_id == pro.id and event.actor_kind == "professional"
         page = client.get(record_url)
         assert page.status_code == HTTPStatus.OK
-        assert "Profil médical" in _text(page)
+        assert "Profil médical" in page_text(page)
 
     def test_a_pharmacists_consent_ends_after_three_days(self, client: FlaskClient) -> None:
         pharmacist = make_professional(profession="pharmacien", specialty=None)
@@ -357,7 +353,7 @@ class TestDeclareConsent:
         holder = make_patient()
         response = _declare(client, identify(client, holder), attest=False)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "Cochez l'attestation pour déclarer l'accord du patient." in _text(response)
+        assert "Cochez l'attestation pour déclarer l'accord du patient." in page_text(response)
         assert _events(holder, Action.CONSENT_DECLARED) == []
         assert _outbox(holder, "consent_declared") == []
         assert not policy.decide(pro, policy.Permission.RECORD_READ, _patient(holder))
@@ -403,7 +399,7 @@ class TestRecord:
             holder, title="Ordonnance amoxicilline", category="ordonnances", type_code="57833-6"
         )
         make_document(holder, title="IRM du genou", category="imagerie", type_code="18748-4")
-        page = _text(client.get(f"/pro/patients/{_patient(holder).id}"))
+        page = page_text(client.get(f"/pro/patients/{_patient(holder).id}"))
         assert "Ordonnance amoxicilline" in page
         assert "IRM du genou" not in page
         assert "Radio, écho, scanner, IRM" not in page  # no category line for what is hidden
@@ -460,7 +456,7 @@ class TestRecord:
             query_string={"category": "biologie"},
             headers={"HX-Request": "true", "HX-Target": "record-documents"},
         )
-        assert swap.status_code == HTTPStatus.OK and "<html" not in _text(swap)
+        assert swap.status_code == HTTPStatus.OK and "<html" not in page_text(swap)
         # A header the browser sets never decides what is written to the history.
         events = _events(holder, Action.RECORD_CONSULTED)
         assert len(events) == 2 and all(e.allowed and e.mode == "normal" for e in events)
@@ -500,7 +496,7 @@ class TestDeposit:
         new = _documents(holder)[-1]
         assert new.author_account_id == pro.id and new.author_kind == "professional"
         assert new.type_code == "11502-2" and new.hidden_from_patient_until is None
-        assert "Vous n'avez pas encore accès" in _text(client.get(record_url))
+        assert "Vous n'avez pas encore accès" in page_text(client.get(record_url))
         assert client.get(f"/documents/{other.id}").status_code == HTTPStatus.NOT_FOUND
         assert client.get(f"/documents/{new.id}").status_code == HTTPStatus.OK  # the author's
         assert len(_outbox(holder, "new_document")) == 1
@@ -511,7 +507,7 @@ class TestDeposit:
         identify(client, holder)
         response = deposit(client, _patient(holder).id, informed=False)
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "le patient doit être informé" in _text(response)
+        assert "le patient doit être informé" in page_text(response)
         assert _documents(holder) == []
 
     def test_a_type_of_another_category_is_refused(self, client: FlaskClient, pro: Account) -> None:
@@ -550,7 +546,7 @@ class TestDeposit:
             client, _patient(holder).id, content=b"%PDF-1.4\n" + b"0" * (20 * 1024 * 1024 + 10)
         )
         assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-        assert "dépasse 20 Mo" in _text(response)
+        assert "dépasse 20 Mo" in page_text(response)
         assert _documents(holder) == []
         del response
         gc.collect()
@@ -579,7 +575,7 @@ class TestHeld:
         assert "Biopsie" not in listing
         assert "Un document vous sera expliqué par un professionnel de santé" in listing
         assert patient_client.get(f"/documents/{doc.id}").status_code == HTTPStatus.NOT_FOUND
-        home = _text(client.get("/pro/"))
+        home = page_text(client.get("/pro/"))
         assert "Biopsie" in home and f"/pro/documents/{doc.id}/release" in home
         released = client.post(
             f"/pro/documents/{doc.id}/release", data={"csrf_token": csrf_from(client.get("/pro/"))}
