@@ -898,3 +898,14 @@ def test_the_agenda_pages_through_many_appointments(app: Flask, people: People) 
     assert "Séance 40" in last and "Séance 44" in last and "Séance 39" not in last
     assert "Rendez-vous suivants" not in last and "Rendez-vous précédents" in last
     assert "Passé 44" in last and "Plus récents" in last and "Plus anciens" not in last
+
+
+def test_the_home_page_shows_the_next_two_appointments(app: Flask, people: People) -> None:
+    her = signed_in(app, people.holder)
+    assert "Aucun rendez-vous à venir." in page_words(her.get("/"))
+    for n, title in enumerate(("Prise de sang", "Échographie", "Dentiste")):
+        assert book(her, day=future(n + 1), title=title).status_code == 303
+    [cancelled] = [row for row in appointments() if row.title == "Prise de sang"]
+    her.post(f"/agenda/{cancelled.id}/cancel", data={"csrf_token": fresh_csrf(her)})
+    home = page_words(her.get("/"))
+    assert "Échographie" in home and "Dentiste" in home and "Prise de sang" not in home

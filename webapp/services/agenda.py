@@ -335,6 +335,18 @@ def upcoming(actor: Account, page: int = 1) -> Slice:
     return _slice(stmt.order_by(Appointment.starts_at, Appointment.id), page)
 
 
+def next_ones(actor: Account, limit: int = 2) -> Sequence[Appointment]:
+    """The next appointments still on, for the home page."""
+    stmt = appointments_query(actor).where(
+        Appointment.ends_at > clock.now(), Appointment.cancelled_at.is_(None)
+    )
+    return db.session.scalars(
+        stmt.options(joinedload(Appointment.professional))
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(limit)
+    ).all()
+
+
 def past(actor: Account, page: int = 1) -> Slice:
     now = clock.now()
     stmt = appointments_query(actor).where(Appointment.ends_at <= now)

@@ -5,7 +5,7 @@ from flask.typing import ResponseReturnValue
 
 from webapp.blueprints.main import bp
 from webapp.policy import Permission, loaders
-from webapp.services import dashboard, health
+from webapp.services import agenda, dashboard, health
 from webapp.web.security import current_account_or_none, public, safe_next
 
 
@@ -31,6 +31,7 @@ def home() -> ResponseReturnValue:
         emergencies=board.emergencies,
         allergies=board.allergies,
         treatments=board.treatments,
+        appointments=agenda.next_ones(account),
     )
 
 
