@@ -909,3 +909,13 @@ def test_the_home_page_shows_the_next_two_appointments(app: Flask, people: Peopl
     her.post(f"/agenda/{cancelled.id}/cancel", data={"csrf_token": fresh_csrf(her)})
     home = page_words(her.get("/"))
     assert "Échographie" in home and "Dentiste" in home and "Prise de sang" not in home
+
+
+def test_a_closed_record_feed_answers_404(app: Flask, people: People) -> None:
+    her = signed_in(app, people.holder)
+    path = _feed_address(her)
+    calendar_app = app.test_client()
+    assert calendar_app.get(path).status_code == 200
+    people.patient.record_state = "closed"
+    db.session.commit()
+    assert calendar_app.get(path).status_code == 404

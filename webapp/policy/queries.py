@@ -213,6 +213,12 @@ def appointments_query(actor: Account) -> Select[Appointment]:
     return query.options(contains_eager(Appointment.patient))
 
 
+def feed_opens() -> ColumnElement[bool]:
+    """A calendar feed's token reads its holder's agenda while the record is open (the query
+    joins Patient): a closed, suspended or deleted record's address answers 404."""
+    return Patient.record_state == RecordState.ACTIVE
+
+
 def reachable_patients(actor: Account) -> Select[Patient]:
     """The patients a professional may write to (MESSAGE_START): an authorisation in force,
     an open record, no block."""

@@ -19,8 +19,8 @@ from sqlalchemy.orm import joinedload
 from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import Account, AgendaFeed, Appointment, Patient
-from webapp.models.account import RecordState
 from webapp.models.base import affected
+from webapp.policy import queries
 from webapp.services import agenda
 from webapp.services.audit import Action, ActorKind, record_access
 
@@ -105,7 +105,7 @@ def lookup(token: str) -> Found | None:
             count,
         )
         .join(Patient, Patient.id == AgendaFeed.patient_id)
-        .where(AgendaFeed.token_hash == _hash(token), Patient.record_state == RecordState.ACTIVE)
+        .where(AgendaFeed.token_hash == _hash(token), queries.feed_opens())
     ).first()
     if row is None:
         return None
