@@ -24,13 +24,49 @@ def database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'carnet-test.db'}"
 
 
+# PostgreSQL databases whose schema this process built, with the statements that empty them.
+_built: dict[str, str] = {}
+
+
 def reset_schema() -> None:
-    """Start from an empty schema (PostgreSQL keeps its tables between tests)."""
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
+    """Start from empty tables.
+
+    SQLite gets a new file per test. PostgreSQL keeps its tables between tests: the first test
+    of the process rebuilds the schema from the models, the others empty every table and
+    restart its identities, a tenth of the cost of rebuilding it.
+    """
+    if db.engine.dialect.name != "postgresql":
+        db.create_all()
+        return
+    url = db.engine.url.render_as_string(hide_password=False)
+    with db.engine.begin() as connection:
+        if url in _built:
+            connection.execute(text(_built[url]))
+            return
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
     db.create_all()
+    _built[url] = _emptying_statements()
+
+
+def schema_altered() -> None:
+    """A test that changes the schema (drops a trigger) has the next test rebuild it."""
+    _built.clear()
+
+
+def _emptying_statements() -> str:
+    """One round trip that empties every table and restarts every identity.
+
+    Triggers (the history's append-only guard, the foreign keys) are set aside for that one
+    transaction: the test role owns the database, a superuser here.
+    """
+    with db.engine.connect() as connection:
+        sequences = connection.execute(
+            text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+        ).scalars()
+        restarts = [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+    deletes = [f'DELETE FROM "{table.name}"' for table in db.metadata.sorted_tables]
+    return "; ".join(["SET LOCAL session_replication_role = replica", *deletes, *restarts])
 
 
 class IsolatedClient(FlaskClient):

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests.builders import login_as, make_patient
+from tests.conftest import schema_altered
 from webapp.core import clock
 from webapp.core.extensions import db
 from webapp.models import AccessEvent, Account
@@ -26,6 +27,7 @@ def _history(account: Account, count: int) -> None:
 
 
 def _drop_triggers() -> None:
+    schema_altered()
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("DROP TRIGGER access_events_no_change ON access_events"))
     else:
