@@ -1435,6 +1435,131 @@ APPOINTMENT_CASES = [
     ),
 ]
 
+RB = P.REIMBURSEMENT_LIST
+# The reimbursement history the insurer feeds (SPEC §8b): the holder's; a professional's only
+# where the matrix grants its resource, which no starter row does.
+REIMBURSEMENT_CASES = [
+    Case("holder reads her reimbursements", "patient", RB, True, "own_record", on="patient"),
+    Case(
+        "holder of a closed record still reads her reimbursements",
+        "patient",
+        RB,
+        True,
+        "own_record",
+        on="patient",
+        record_state="closed",
+    ),
+    Case(
+        "holder of a pending record reads her reimbursements",
+        "patient",
+        RB,
+        True,
+        "own_record",
+        on="patient",
+        record_state="pending",
+    ),
+    Case(
+        "a deleted record shows no reimbursement",
+        "patient",
+        RB,
+        False,
+        "record_deleted",
+        on="patient",
+        record_state="deleted",
+    ),
+    Case(
+        "another patient reads none of hers",
+        "other_patient",
+        RB,
+        False,
+        "not_own_record",
+        on="patient",
+    ),
+    Case(
+        "an agent reads no reimbursement",
+        "agent",
+        RB,
+        False,
+        "agent_no_medical_content",
+        on="patient",
+    ),
+    Case("nobody signed in reads none", "anonymous", RB, False, "anonymous", on="patient"),
+    Case(
+        "an authorised GP: no matrix row for reimbursements",
+        "pro",
+        RB,
+        False,
+        "matrix",
+        on="patient",
+        grants=AUTH,
+    ),
+    Case(
+        "the médecin traitant: no matrix row either",
+        "pro",
+        RB,
+        False,
+        "matrix",
+        on="patient",
+        grants=TRAITANT,
+    ),
+    Case(
+        "a médecin traitant with full rights: still the matrix",
+        "pro",
+        RB,
+        False,
+        "matrix",
+        on="patient",
+        grants=DELEGATED,
+    ),
+    Case(
+        "an authorised pharmacist: no matrix row for reimbursements",
+        "pro",
+        RB,
+        False,
+        "matrix",
+        on="patient",
+        grants=AUTH,
+        profession="pharmacien",
+        specialty=None,
+    ),
+    Case(
+        "a professional without authorisation reads none",
+        "pro",
+        RB,
+        False,
+        "no_authorisation",
+        on="patient",
+    ),
+    Case(
+        "a blocked professional reads none",
+        "pro",
+        RB,
+        False,
+        "blocked_by_patient",
+        on="patient",
+        grants=BLOCKED,
+    ),
+    Case(
+        "an emergency window opens no reimbursement",
+        "pro",
+        RB,
+        False,
+        "no_authorisation",
+        on="patient",
+        window=WINDOW,
+    ),
+    Case(
+        "a closed record shows a professional none",
+        "pro",
+        RB,
+        False,
+        "record_not_active",
+        on="patient",
+        grants=AUTH,
+        record_state="closed",
+    ),
+]
+
 CASES = [
     # the record holder
     Case("holder reads", "patient", P.DOCUMENT_READ, True, "own_record"),
@@ -2887,6 +3012,8 @@ CASES = [
     *CONVERSATION_CASES,
     # the agenda (APPOINTMENT_CASES above)
     *APPOINTMENT_CASES,
+    # the reimbursement history (REIMBURSEMENT_CASES above)
+    *REIMBURSEMENT_CASES,
 ]
 
 
@@ -3123,3 +3250,28 @@ def test_the_table_covers_the_profile_permissions() -> None:
         assert outcomes == {True, False}, permission
     on = {case.on for case in cases}
     assert "measurement" in on and len({o for o in on if o.startswith("entry:")}) >= 5
+
+
+def test_a_matrix_row_for_reimbursements_opens_them_to_that_profession(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No starter row gives a professional the reimbursement history; a row would, for an
+    authorised professional of that profession only, never in an emergency window."""
+    rows = catalogue._data("access_matrix.csv") + "pharmacien,*,REMBOURSEMENTS,yes,no\n"
+    granted = catalogue.parse(
+        catalogue._data("document_types.csv"),
+        catalogue._data("professions.csv"),
+        rows,
+        catalogue._data("specialties.csv"),
+    )
+    monkeypatch.setattr(catalogue, "current", lambda: granted)
+    named = {case.name: case for case in REIMBURSEMENT_CASES}
+    for name, expected in (
+        ("an authorised pharmacist: no matrix row for reimbursements", (True, "authorised")),
+        ("an authorised GP: no matrix row for reimbursements", (False, "matrix")),
+        ("an emergency window opens no reimbursement", (False, "no_authorisation")),
+    ):
+        case = named[name]
+        actor, resource = _build(case)
+        decision = policy.decide(actor, case.permission, resource)  # type: ignore[arg-type]
+        assert (decision.allowed, decision.reason) == expected, case.name

@@ -1,7 +1,7 @@
 """The lists agree with the decisions: for every world of the policy table, what the SQL form
 of the policy (policy.queries) lists is exactly what `decide(READ)` allows, resource by
-resource, for documents, profile entries, measurements, profile sections, conversations and
-appointments;
+resource, for documents, profile entries, measurements, profile sections, conversations,
+appointments and reimbursement lines;
 and the patients a professional may write to are those `decide(MESSAGE_START)` allows.
 
 Each world of tests/test_policy.py (the actor, the grants, the record's state, the window,
@@ -16,6 +16,7 @@ permission they ask make the same world, and it is run once.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from flask import Flask
@@ -26,7 +27,14 @@ from tests.test_policy import CASES, ENTRY_KIND, Case, _build
 from webapp import policy
 from webapp.core import clock
 from webapp.core.extensions import db
-from webapp.models import Account, Appointment, Conversation, Document, Patient
+from webapp.models import (
+    Account,
+    Appointment,
+    Conversation,
+    Document,
+    Patient,
+    Reimbursement,
+)
 from webapp.models.profile import MeasureKind, Measurement, ProfileEntry, Section
 from webapp.policy import Permission, SectionOf, queries
 
@@ -215,6 +223,37 @@ def _allowed(actor: Account, permission: Permission, rows: list[Row]) -> set[int
     return {row.id for row in rows if policy.decide(actor, permission, row)}
 
 
+def _fill_reimbursements(patient: Patient) -> None:
+    """Lines of the record: today, on the first day shown, the day before it; and another
+    record's line."""
+    first = queries.reimbursements_shown_from()
+    other = make_patient().patient
+    assert other is not None
+    days = [
+        (patient, clock.to_paris(clock.now()).date()),
+        (patient, first),
+        (patient, first - timedelta(days=1)),
+        (other, first),
+    ]
+    for number, (owner, day) in enumerate(days):
+        db.session.add(
+            Reimbursement(
+                line_id=f"world-{owner.id}-{number}",
+                patient_id=owner.id,
+                care_date=day,
+                act_code="G",
+                act_label="Consultation",
+                professional="Dr Martin",
+                profession="Médecin généraliste",
+                amount_paid=Decimal("30.00"),
+                amount_reimbursed=Decimal("19.00"),
+                content_hash="0" * 64,
+                received_at=clock.now(),
+            )
+        )
+    db.session.flush()
+
+
 def test_the_worlds_are_many() -> None:
     assert len(WORLDS) >= 100
 
@@ -269,6 +308,17 @@ def test_lists_equal_what_decide_allows(app: Flask, case: Case) -> None:
         row.id for row in appointments if policy.decide(actor, Permission.APPOINTMENT_READ, row)
     }
     assert listed == readable_appointments, "appointments"
+
+    _fill_reimbursements(patient)
+    lines = list(db.session.scalars(select(Reimbursement)))
+    listed = {row.id for row in db.session.scalars(queries.reimbursements_query(actor, patient))}
+    shown = {
+        row.id
+        for row in lines
+        if row.patient_id == patient.id and row.care_date >= queries.reimbursements_shown_from()
+    }
+    allowed_lines = shown if policy.decide(actor, Permission.REIMBURSEMENT_LIST, patient) else set()
+    assert listed == allowed_lines, "reimbursements"
 
     reachable = {row.id for row in db.session.scalars(queries.reachable_patients(actor))}
     patients = list(db.session.scalars(select(Patient)))

@@ -16,6 +16,7 @@ from webapp.models.enrolment import (
     CounterAction,
     ProvisionalCode,
 )
+from webapp.models.insurer import InsurerToken, Reimbursement
 from webapp.models.message import Conversation, Message, MessageAttachment
 from webapp.models.outbox import OutboxMessage
 from webapp.models.profile import EntryKind, MeasureKind, Measurement, ProfileEntry, Section
@@ -31,7 +32,9 @@ __all__ = [
     "CodeIssuer",
     "CounterAction",
     "Conversation",
+    "InsurerToken",
     "Message",
+    "Reimbursement",
     "MessageAttachment",
     "ProvisionalCode",
     "Account",

@@ -177,6 +177,8 @@ def decide_for_professional(
         return _normal_path(pro, permission, None, link)
     if permission == Permission.APPOINTMENT_CREATE:
         return _may_book(pro, account_id, patient, link, identified)
+    if permission == Permission.REIMBURSEMENT_LIST:  # 4 and 5; an emergency reads none
+        return _reimbursements(pro, link)
     doc = item if isinstance(item, Document) else None
     if doc is not None and doc.state == DocumentState.DELETED:
         return deny("document_deleted")
@@ -230,6 +232,13 @@ def _may_book(
     if reach and reach.in_emergency:
         return deny("emergency_read_only")
     return allow("book") if reach else reach
+
+
+def _reimbursements(pro: Professional, link: Relation) -> Decision:
+    if not link.authorised:
+        return deny("no_authorisation")
+    grant = catalogue.current().grant(pro.profession, pro.specialty, catalogue.REIMBURSEMENTS)
+    return allow("authorised") if grant.read else deny("matrix")
 
 
 def _authors_change(permission: Permission, doc: Document | None, is_author: bool) -> Decision:

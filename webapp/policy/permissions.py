@@ -46,6 +46,9 @@ class Permission(StrEnum):
     APPOINTMENT_EDIT = "appointment:edit"  # move it, change its words: either party
     APPOINTMENT_CANCEL = "appointment:cancel"  # either party
     AGENDA_MANAGE = "agenda:manage"  # the holder's reminders and calendar feed
+    # The reimbursement history the insurer feeds: the holder; a professional only where the
+    # access matrix grants its resource (it does not, in the starter matrix).
+    REIMBURSEMENT_LIST = "reimbursement:list"
 
 
 class Mode(StrEnum):
@@ -123,6 +126,7 @@ ON_PATIENT = frozenset(
         Permission.MESSAGE_START,
         Permission.APPOINTMENT_CREATE,
         Permission.AGENDA_MANAGE,
+        Permission.REIMBURSEMENT_LIST,
     }
 )
 ON_APPOINTMENT = frozenset(

@@ -4,7 +4,8 @@ decisions of `decide` over the whole policy table."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import calendar
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Exists, Select, false, func, or_, select, true
 from sqlalchemy.orm import QueryableAttribute, contains_eager
@@ -22,6 +23,7 @@ from webapp.models import (
     Document,
     DocumentState,
     Patient,
+    Reimbursement,
     Role,
 )
 from webapp.models.account import RecordState
@@ -211,6 +213,30 @@ def appointments_query(actor: Account) -> Select[Appointment]:
     else:
         query = query.where(false())
     return query.options(contains_eager(Appointment.patient))
+
+
+def reimbursements_query(actor: Account, patient: Patient) -> Select[Reimbursement]:
+    """The patient's reimbursement lines the actor may read (REIMBURSEMENT_LIST), within the
+    24 months the record shows: a line older than that leaves the view the day it turns 24
+    months old, before `flask lifecycle run` purges it. The caller orders and filters."""
+    if not decide(actor, Permission.REIMBURSEMENT_LIST, patient):
+        return select(Reimbursement).where(false())
+    return select(Reimbursement).where(
+        Reimbursement.patient_id == patient.id,
+        Reimbursement.care_date >= reimbursements_shown_from(),
+    )
+
+
+def reimbursements_shown_from() -> date:
+    """The first day of the 24 months shown: today in Paris, 24 months back."""
+    today = clock.to_paris(clock.now()).date()
+    year, month = divmod(today.year * 12 + today.month - 1 - REIMBURSEMENT_MONTHS, 12)
+    month += 1
+    day = min(today.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+REIMBURSEMENT_MONTHS = 24
 
 
 def feed_opens() -> ColumnElement[bool]:

@@ -40,6 +40,8 @@ PROFILE_SECTIONS = (
     "PROFIL-VOLONTES",
     "PROFIL-ENTOURAGE",
 )
+# The reimbursement history fed by the insurer (SPEC §8b), as the matrix names it.
+REIMBURSEMENTS = "REMBOURSEMENTS"
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,10 @@ def parse(
         specialty = row["specialty"] or "*"
         if specialties and specialty != "*" and specialty not in specialties:
             raise CatalogueError(f"access_matrix.csv line {number}: unknown specialty {specialty}")
-        if row["resource"] not in types and row["resource"] not in PROFILE_SECTIONS:
+        if row["resource"] not in types and row["resource"] not in (
+            *PROFILE_SECTIONS,
+            REIMBURSEMENTS,
+        ):
             raise CatalogueError(
                 f"access_matrix.csv line {number}: unknown resource {row['resource']}"
             )
