@@ -7,6 +7,7 @@ import io
 import itertools
 import re
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask
@@ -27,6 +28,7 @@ from webapp.models import (
     OutboxMessage,
     Patient,
     Professional,
+    Reimbursement,
 )
 from webapp.models.account import AccountState, Role, SecondFactor
 from webapp.services import codes, notify, passwords
@@ -284,6 +286,36 @@ def make_appointment(
         hidden_from_legal_reps=False,
     )
     db.session.add(row)
+    return row
+
+
+def reimbursement_values(patient: Account, **overrides: object) -> dict[str, object]:
+    """The columns of a reimbursement line as the insurer feeds it: a consultation with a
+    general practitioner ten days ago, 30,00 € paid and 19,00 € reimbursed."""
+    assert patient.patient is not None
+    n = next(_counter)
+    values: dict[str, object] = {
+        "line_id": f"TEST-{n}",
+        "patient_id": patient.patient.id,
+        "care_date": clock.to_paris(clock.now()).date() - timedelta(days=10),
+        "act_code": "GS",
+        "act_label": "Consultation de médecine générale",
+        "professional": "Dr Claire Martin",
+        "profession": "Médecin généraliste",
+        "amount_paid": Decimal("30.00"),
+        "amount_reimbursed": Decimal("19.00"),
+        "content_hash": f"{n:064x}",
+        "received_at": clock.now(),
+    }
+    values.update(overrides)
+    return values
+
+
+def make_reimbursement(patient: Account, **fields: object) -> Reimbursement:
+    """A reimbursement line of the patient's (added and flushed, not committed)."""
+    row = Reimbursement(**reimbursement_values(patient, **fields))
+    db.session.add(row)
+    db.session.flush()
     return row
 
 

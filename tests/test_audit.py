@@ -58,6 +58,33 @@ class TestChain:
         checked, breaks = audit.verify_all()
         assert checked == 2 and breaks == []
 
+    def test_events_appended_in_bulk_extend_each_chain(self, app: Flask) -> None:
+        """The insurer's batches append to many chains at once: the rows are the ones
+        record_access writes, so the chains still verify, before and after single appends."""
+        first, second, fresh = make_patient(), make_patient(), make_patient()
+        _history(first, 2)
+        _history(second, 1)
+        ids = [account.patient.id for account in (first, second, fresh) if account.patient]
+        audit.record_system_events(
+            {ids[0]: "3 lines", ids[1]: "1 lines", ids[2]: "2 lines"},
+            Action.REIMBURSEMENTS_RECEIVED,
+            actor_kind=audit.ActorKind.INSURER,
+        )
+        db.session.commit()
+        _history(first, 1)
+        rows = db.session.execute(
+            select(AccessEvent.patient_id, AccessEvent.seq, AccessEvent.actor_kind)
+            .where(AccessEvent.action == Action.REIMBURSEMENTS_RECEIVED)
+            .order_by(AccessEvent.patient_id)
+        ).all()
+        assert rows == [(ids[0], 3, "insurer"), (ids[1], 2, "insurer"), (ids[2], 1, "insurer")]
+        checked, breaks = audit.verify_all()
+        assert checked == 3 and breaks == []
+        last = db.session.scalars(
+            select(AccessEvent.seq).where(AccessEvent.patient_id == ids[0])
+        ).all()
+        assert sorted(last) == [1, 2, 3, 4]
+
     def test_each_patient_has_its_own_chain(self, app: Flask) -> None:
         first, second = make_patient(), make_patient()
         _history(first, 2)

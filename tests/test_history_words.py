@@ -97,6 +97,13 @@ class TestNoCode:
             (Action.DOCUMENT_RELEASED, "30 days after the deposit", True, "30 jours", "days"),
             (Action.ATTACHMENT_SAVED, "conversation 12", True, "", "conversation 12"),
             (Action.REMINDER_UPDATED, "postponed", True, "Reporté.", "postponed"),
+            (
+                Action.REIMBURSEMENTS_RECEIVED,
+                "56 lines",
+                True,
+                "56 soins remboursés ajoutés.",
+                "lines",
+            ),
         ],
     )
     def test_a_detail_is_said_in_words(

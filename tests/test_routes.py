@@ -61,6 +61,16 @@ PUBLIC = {
     # A calendar application reads the agenda with its secret token alone.
     "agenda.feed_ics",
 }
+# The insurer's API: neither public nor behind the sign-in page. Each view checks its own
+# bearer token (401 JSON, never a redirect); a cookie opens none of them. The OpenAPI
+# document alone needs no token.
+API = {
+    "api.reimbursements_feed",
+    "api.beneficiaries_feed",
+    "api.vaccination_certificates",
+    "api.openapi",
+}
+API_DOCUMENT = "api.openapi"
 
 
 def _path(rule: Rule, **values: object) -> str:
@@ -90,7 +100,7 @@ def test_public_list_names_real_endpoints(app: Flask) -> None:
 def test_every_private_route_refuses_an_anonymous_visitor(app: Flask) -> None:
     checked = 0
     for rule in _rules(app):
-        if rule.endpoint in PUBLIC:
+        if rule.endpoint in PUBLIC or rule.endpoint in API:
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             client = app.test_client()
@@ -108,6 +118,42 @@ def test_public_views_are_marked_in_code_not_just_listed(app: Flask) -> None:
     for rule in _rules(app):
         view = app.view_functions[rule.endpoint]
         assert getattr(view, "carnet_public", False) is (rule.endpoint in PUBLIC), rule.endpoint
+
+
+def test_api_routes_are_listed_and_marked(app: Flask) -> None:
+    """A route under /api/ is in API and carries `carnet_api` (its own bearer check), and
+    nothing else does: a new API route that forgets its check fails here."""
+    for rule in _rules(app):
+        view = app.view_functions[rule.endpoint]
+        under_api = rule.rule.startswith("/api/")
+        assert (rule.endpoint in API) is under_api, rule.rule
+        assert getattr(view, "carnet_api", False) is under_api, rule.rule
+    assert API <= {rule.endpoint for rule in _rules(app)}
+
+
+def _api_refusals(app: Flask, client: FlaskClient) -> int:
+    checked = 0
+    for rule in _rules(app):
+        if rule.endpoint not in API or rule.endpoint == API_DOCUMENT:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = client.open(_path(rule), method=method, json={})
+            assert response.status_code == HTTPStatus.UNAUTHORIZED, (rule.rule, method)
+            assert response.mimetype == "application/json", rule.rule
+            assert response.get_json()["error"] == "unauthorised", rule.rule
+            assert response.headers["WWW-Authenticate"].startswith("Bearer"), rule.rule
+            checked += 1
+    return checked
+
+
+def test_every_api_route_refuses_an_anonymous_caller(app: Flask, client: FlaskClient) -> None:
+    assert _api_refusals(app, client) >= 3
+    assert client.get("/api/insurer/openapi.json").status_code == HTTPStatus.OK
+
+
+def test_no_api_route_takes_a_signed_in_patients_cookie(app: Flask, client: FlaskClient) -> None:
+    login_as(client, make_patient())
+    assert _api_refusals(app, client) >= 3
 
 
 ROLE_PAGES = {
@@ -308,8 +354,8 @@ def test_an_agent_reaches_no_medical_route_at_all(app: Flask, client: FlaskClien
     checked = 0
     for rule in _rules(app):
         blueprint = rule.endpoint.split(".")[0]
-        if rule.endpoint == "static" or blueprint in AGENT_BLUEPRINTS:
-            continue
+        if rule.endpoint == "static" or blueprint in AGENT_BLUEPRINTS or rule.endpoint in API:
+            continue  # the API answers its own 401 to any cookie (test above)
         path = _path(rule, document_id=doc.id) if "document_id" in rule.arguments else _path(rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             data = {"csrf_token": token} if method == "POST" else None

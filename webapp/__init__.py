@@ -19,6 +19,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webapp import cli
 from webapp.blueprints.access import bp as access_bp
 from webapp.blueprints.agenda import bp as agenda_bp
+from webapp.blueprints.api import BODY_LIMIT as API_BODY_LIMIT
+from webapp.blueprints.api import bp as api_bp
 from webapp.blueprints.auth import bp as auth_bp
 from webapp.blueprints.counter import bp as counter_bp
 from webapp.blueprints.dev import bp as dev_bp
@@ -28,6 +30,7 @@ from webapp.blueprints.main import bp as main_bp
 from webapp.blueprints.messages import bp as messages_bp
 from webapp.blueprints.pro import bp as pro_bp
 from webapp.blueprints.profile import bp as profile_bp
+from webapp.blueprints.reimbursements import bp as reimbursements_bp
 from webapp.blueprints.settings import bp as settings_bp
 from webapp.blueprints.visit import bp as visit_bp
 from webapp.core.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -190,6 +193,8 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(profile_bp, url_prefix="/profile")
     app.register_blueprint(messages_bp, url_prefix="/messages")
     app.register_blueprint(agenda_bp, url_prefix="/agenda")
+    app.register_blueprint(reimbursements_bp, url_prefix="/reimbursements")
+    app.register_blueprint(api_bp, url_prefix="/api/insurer")
     app.register_blueprint(enrolment_bp, url_prefix="/enrolment")
     app.register_blueprint(pro_bp, url_prefix="/pro")
     app.register_blueprint(counter_bp, url_prefix="/counter")
@@ -203,6 +208,12 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
 def _refuse_oversized_bodies() -> None:
     """Answer 413 from the declared length, before a byte of the body is read."""
     declared = request.content_length
+    if auth_hooks.is_api_view():
+        # The API's own limit, whoever calls; a body of undeclared length stops there too.
+        request.max_content_length = API_BODY_LIMIT
+        if declared and declared > API_BODY_LIMIT:
+            raise errors.BodyTooLarge(declared, API_BODY_LIMIT)
+        return
     if not declared:
         return
 
@@ -212,7 +223,10 @@ def _refuse_oversized_bodies() -> None:
 
 
 def _refuse_control_characters() -> None:
-    """NUL bytes are never typed by a person, and PostgreSQL refuses them in text."""
+    """NUL bytes are never typed by a person, and PostgreSQL refuses them in text. The API
+    checks its own fields, after the token: its body is not read for an unknown caller."""
+    if auth_hooks.is_api_view():
+        return
     for values in (request.args, request.form):
         for value in values.values():
             if "\x00" in value:
@@ -224,7 +238,10 @@ FORM_TYPES = frozenset({"", "application/x-www-form-urlencoded", "multipart/form
 
 def _refuse_foreign_bodies() -> None:
     """Pages take what a browser's forms send: a JSON or XML body, where lists and numbers
-    stand for text, is refused with 415 before any form reads it."""
+    stand for text, is refused with 415 before any form reads it. The API takes JSON, and
+    checks its own media types."""
+    if auth_hooks.is_api_view():
+        return
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype not in FORM_TYPES:
         abort(415)
 

@@ -1,10 +1,16 @@
-from flask import Flask
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask
 from werkzeug.exceptions import BadRequest
+
+_Exempted = TypeVar("_Exempted", bound=Blueprint | str | Callable[..., Any])
 
 class CSRFError(BadRequest): ...
 
 class CSRFProtect:
     def __init__(self, app: Flask | None = ...) -> None: ...
     def init_app(self, app: Flask) -> None: ...
+    def exempt(self, view: _Exempted) -> _Exempted: ...
 
 def generate_csrf() -> str: ...

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 
 from webapp.cli import agenda as cli_agenda
 from webapp.cli import enrolment as cli_enrolment
+from webapp.cli import insurer as cli_insurer
 from webapp.cli import outbox as cli_outbox
 from webapp.cli import registers as cli_registers
 from webapp.core import clock
@@ -44,6 +45,7 @@ def install(app: Flask) -> None:
 
     cli_registers.install(app)
     cli_enrolment.install(app)
+    cli_insurer.install(app)
 
 
 @click.group("demo", cls=AppGroup)

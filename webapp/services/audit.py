@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -93,6 +93,10 @@ class Action(StrEnum):
     FEED_CREATED = "feed_created"
     FEED_REVOKED = "feed_revoked"
     FEED_READ = "feed_read"
+    REIMBURSEMENTS_RECEIVED = "reimbursements_received"  # detail: how many lines
+    REIMBURSEMENTS_EXPORTED = "reimbursements_exported"
+    CERTIFICATE_DEPOSITED = "certificate_deposited"  # a vaccination certificate, by the insurer
+    BENEFICIARY_UPDATED = "beneficiary_updated"  # the register changed over the API
 
 
 class ActorKind(StrEnum):
@@ -100,6 +104,7 @@ class ActorKind(StrEnum):
     PROFESSIONAL = "professional"
     AGENT = "agent"
     SYSTEM = "system"
+    INSURER = "insurer"  # the Assurance Maladie's systems, over the API
     UNKNOWN = "unknown"
     OTHER_PATIENT = "other_patient"  # someone else's account: kept by id, not named here
 
@@ -213,6 +218,63 @@ def record_access(
     )
     db.session.flush()
     return event
+
+
+def record_system_events(
+    details: Mapping[int, str], action: str, *, actor_kind: str = ActorKind.SYSTEM
+) -> None:
+    """Append one event with no account behind it to each patient's chain (patient id →
+    detail), inside the caller's transaction: the same rows `record_access` writes, in a
+    bounded number of statements whatever the number of patients.
+
+    The heads are locked in the order of the patients' ids, the order every bulk writer
+    takes, so two batches touching the same records wait for each other, never deadlock.
+    """
+    ids = sorted(details)
+    now = clock.now()
+    key = crypto.settings().audit_key
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        heads = db.session.execute(
+            select(Patient.id, Patient.audit_head_seq, Patient.audit_head_hmac)
+            .where(Patient.id.in_(chunk))
+            .order_by(Patient.id)
+            .with_for_update(key_share=True)
+        ).all()
+        events = []
+        for patient_id, head_seq, head_hmac in heads:
+            event = AccessEvent(
+                patient_id=patient_id,
+                seq=head_seq + 1,
+                occurred_at=now,
+                actor_account_id=None,
+                actor_kind=actor_kind,
+                actor_label="",
+                actor_profession="",
+                actor_structure="",
+                action=action,
+                resource_type="",
+                resource_id="",
+                mode="normal",
+                allowed=True,
+                reason="",
+                detail=details[patient_id][:300],
+                prev_hmac=head_hmac or GENESIS,
+            )
+            event.hmac = hmac.new(key, _payload(event), hashlib.sha256).hexdigest()
+            events.append(event)
+        db.session.add_all(events)
+        db.session.execute(
+            update(Patient).execution_options(synchronize_session=False),
+            [
+                {"id": e.patient_id, "audit_head_seq": e.seq, "audit_head_hmac": e.hmac}
+                for e in events
+            ],
+        )
+    db.session.flush()
+
+
+_CHUNK = 500  # patients a statement locks at a time
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,18 @@ class InvalidValue(ValueError):
     """A field that cannot be imported; the message is written for the operator."""
 
 
+class Reason(str):
+    """Why a field is refused, worded for the operator, and the column it is about (the
+    insurer's API reports each error on its field)."""
+
+    column: str
+
+    def __new__(cls, text: str, column: str) -> Reason:
+        reason = super().__new__(cls, text)
+        reason.column = column
+        return reason
+
+
 @dataclass(frozen=True)
 class LineError:
     line: int
@@ -52,6 +64,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[LineError] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # the keys of the rows created or updated
 
     @property
     def ok(self) -> bool:
@@ -70,7 +83,7 @@ class FieldChecks:
         try:
             return check(self._cells[column].strip())
         except InvalidValue as exc:
-            self.reasons.append(str(exc))
+            self.reasons.append(Reason(str(exc), column))
             return fallback
 
 
@@ -107,7 +120,7 @@ class Register(Generic[RecordT]):
         records, errors = self.read_csv(stream)
         if errors:
             return ImportReport(errors=errors)
-        return self._upsert(records)
+        return self.upsert(records)
 
     def read_csv(self, stream: Iterable[str]) -> tuple[list[RecordT], list[LineError]]:
         """Check every line; returns the valid records and every error, in file order.
@@ -150,7 +163,9 @@ class Register(Generic[RecordT]):
     def _key_of(self, record: RecordT) -> str:
         return str(getattr(record, self.key.key))
 
-    def _upsert(self, records: list[RecordT]) -> ImportReport:
+    def upsert(self, records: list[RecordT]) -> ImportReport:
+        """Write records already checked (by `check_line`), one per key: create, update, or
+        leave alone. Flushes, never commits."""
         report = ImportReport()
         model = self.model
         existing = self._existing(model, [self._key_of(record) for record in records])
@@ -163,10 +178,12 @@ class Register(Generic[RecordT]):
                 report.created += 1
             elif all(getattr(row, name) == value for name, value in values.items()):
                 report.unchanged += 1
+                continue
             else:
                 for name, value in (values | stamp).items():
                     setattr(row, name, value)
                 report.updated += 1
+            report.written.append(self._key_of(record))
         db.session.flush()
         return report
 

@@ -1,5 +1,5 @@
 """What the patient's home page shows: her latest documents, the essentials of her profile,
-and who came to her record lately (SPEC §5)."""
+who came to her record lately (SPEC §5), and her latest reimbursements (SPEC §8b)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from webapp.core import clock
 from webapp.core.extensions import db
-from webapp.models import AccessEvent, Account, Document, Patient, Section
+from webapp.models import AccessEvent, Account, Document, Patient, Reimbursement, Section
 from webapp.models.profile import ProfileEntry
 from webapp.policy import queries
-from webapp.services import profile
+from webapp.services import profile, reimbursements
 from webapp.services.audit import Action, ActorKind
 
 RECENT = 5
@@ -32,6 +32,7 @@ class Dashboard:
     latest: Sequence[Document]
     allergies: list[ProfileEntry]
     treatments: list[ProfileEntry]
+    reimbursements: Sequence[Reimbursement]
 
 
 def for_patient(actor: Account, patient: Patient) -> Dashboard:
@@ -55,4 +56,5 @@ def for_patient(actor: Account, patient: Patient) -> Dashboard:
         latest=db.session.scalars(latest.limit(LATEST_DOCUMENTS)).all(),
         allergies=view.of(Section.ALLERGIES),
         treatments=[entry for entry in view.of(Section.TREATMENTS) if entry.current],
+        reimbursements=reimbursements.latest(actor, patient),
     )

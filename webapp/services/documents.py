@@ -18,10 +18,13 @@ from webapp.models import Account, Document, DocumentState, MessageAttachment, P
 from webapp.models.base import affected
 from webapp.models.document import AuthorKind
 from webapp.services import catalogue, file_safety, notify, storage
-from webapp.services.audit import Action, record_access
+from webapp.services.audit import Action, ActorKind, record_access
 
 PATIENT_LIMIT = 5 * 1024 * 1024
 PROFESSIONAL_LIMIT = 20 * 1024 * 1024
+# The insurer's deposits come whole in an API request, whose body is limited to 5 Mo.
+INSURER_LIMIT = 5 * 1024 * 1024
+INSURER_LABEL = "Assurance Maladie"
 
 
 class DuplicateSubmission(Exception):
@@ -51,7 +54,9 @@ def safe_file_name(name: str) -> str:
     return kept.strip(" .")[:150]
 
 
-def _author_fields(actor: Account) -> dict[str, object]:
+def _author_fields(actor: Account | None) -> dict[str, object]:
+    if actor is None:  # the insurer's systems: no account, the institution's name
+        return {"author_kind": AuthorKind.INSURER, "author_label": INSURER_LABEL}
     if actor.professional is not None:
         pro = actor.professional
         return {
@@ -70,7 +75,7 @@ def _find_submission(patient: Patient, key: str) -> Document | None:
 
 
 def add(
-    actor: Account,
+    actor: Account | None,
     patient: Patient,
     *,
     stream: storage.Readable,
@@ -83,6 +88,7 @@ def add(
     hold_from_patient: bool = False,
     hidden_from_legal_reps: bool = False,
     author: Account | None = None,
+    insurer: bool = False,
 ) -> Document:
     """Store the file encrypted, then the row; the caller commits (a blob without a row is
     swept later, a row never points to a missing blob).
@@ -91,18 +97,25 @@ def add(
 
     `hold_from_patient` (a professional's deposit only): the patient sees a neutral
     placeholder until the author releases it, or for 30 days at most (SPEC §4.4).
+
+    `insurer`: the insurer's systems deposit it over their API (a vaccination certificate,
+    SPEC §8b); there is no account then (`actor` is None), the author is "Assurance Maladie".
     """
-    hold_from_patient = hold_from_patient and actor.professional is not None
+    if (actor is None) is not insurer:
+        raise ValueError("only the insurer's deposits come without an account")
+    hold_from_patient = hold_from_patient and actor is not None and actor.professional is not None
     if submission_key and (found := _find_submission(patient, submission_key)) is not None:
         raise DuplicateSubmission(found)
-    blob = file_safety.store_upload(stream, max_bytes=upload_limit(actor))
+    limit = upload_limit(actor) if actor is not None else INSURER_LIMIT
+    blob = file_safety.store_upload(stream, max_bytes=limit)
+    writer = author or actor
     document = Document(
         patient_id=patient.id,
         title=title.strip(),
         category=category,
         type_code=type_code or catalogue.current().default_type(category),
         care_date=care_date,
-        author_account_id=(author or actor).id,
+        author_account_id=writer.id if writer is not None else None,
         deposited_at=clock.now(),
         original_name=safe_file_name(file_name),
         size=blob.size,
@@ -113,11 +126,13 @@ def add(
         wrapped_key=blob.wrapped_key,
         masked_from_pros=False,
         hidden_from_patient_until=clock.now() + HOLD_AT_MOST if hold_from_patient else None,
-        hidden_from_legal_reps=hidden_from_legal_reps and actor.professional is not None,
+        hidden_from_legal_reps=(
+            hidden_from_legal_reps and actor is not None and actor.professional is not None
+        ),
         version=1,
         state=DocumentState.CURRENT,
         submission_key=submission_key,
-        **_author_fields(author or actor),
+        **_author_fields(writer),
     )
     _flush_first_version(document, patient, blob.blob_id, submission_key)
     _record_deposit(actor, patient, document, held=hold_from_patient)
@@ -145,7 +160,20 @@ def _flush_first_version(
     document.series_id = document.id
 
 
-def _record_deposit(actor: Account, patient: Patient, document: Document, *, held: bool) -> None:
+def _record_deposit(
+    actor: Account | None, patient: Patient, document: Document, *, held: bool
+) -> None:
+    if actor is None:  # the insurer deposits nothing but vaccination certificates (SPEC §8b)
+        record_access(
+            patient,
+            None,
+            Action.CERTIFICATE_DEPOSITED,
+            actor_kind=ActorKind.INSURER,
+            resource_type="document",
+            resource_id=document.id,
+        )
+        _tell_patient_of_deposit(None, patient)
+        return
     record_access(
         patient,
         actor,
@@ -206,16 +234,19 @@ def release(actor: Account | None, doc: Document, *, detail: str = "") -> bool:
     return True
 
 
-def _tell_patient_of_deposit(actor: Account, patient: Patient) -> None:
-    if actor.patient is not None and actor.patient.id == patient.id:
+def _tell_patient_of_deposit(actor: Account | None, patient: Patient) -> None:
+    """A routine notice to the holder, unless she deposited it herself; `actor` None is the
+    insurer."""
+    if actor is not None and actor.patient is not None and actor.patient.id == patient.id:
         return
     holder = patient.account
     if holder is not None:
+        author = actor.display_name if actor is not None else INSURER_LABEL
         notify.routine(
             holder,
             "new_document",
-            _summary_new_document(holder, actor.display_name),
-            author=actor.display_name,
+            _summary_new_document(holder, author),
+            author=author,
             when=clock.now(),
         )
 

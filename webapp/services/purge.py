@@ -16,6 +16,7 @@ from webapp.models import (
     ProvisionalCode,
 )
 from webapp.models.account import AccountState
+from webapp.services import reimbursements
 
 
 def purge_record(patient: Patient) -> list[str]:
@@ -34,6 +35,7 @@ def purge_record(patient: Patient) -> list[str]:
     db.session.execute(delete(EmergencyAccess).where(EmergencyAccess.patient_id == patient.id))
     db.session.execute(delete(Document).where(Document.patient_id == patient.id))
     db.session.execute(delete(Authorisation).where(Authorisation.patient_id == patient.id))
+    reimbursements.purge_patient(patient)
     db.session.execute(
         update(ProvisionalCode)
         .where(ProvisionalCode.patient_id == patient.id, ProvisionalCode.consumed_at.is_(None))

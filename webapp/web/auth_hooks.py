@@ -21,7 +21,17 @@ def install(app: Flask) -> None:
     app.before_request(_require_sign_in)
 
 
+def is_api_view(req: Request | None = None) -> bool:
+    """A view of the insurer's API (`carnet_api`): it authenticates itself with a bearer
+    token, and a cookie never counts there."""
+    endpoint = (req or request).endpoint
+    view = current_app.view_functions.get(endpoint or "")
+    return bool(getattr(view, "carnet_api", False))
+
+
 def _load_from_cookie(req: Request) -> Account | None:
+    if is_api_view(req):
+        return None  # a signed-in person's cookie opens nothing on the API
     view = current_app.view_functions.get(req.endpoint or "")
     session = sessions.load(
         req.cookies.get(sessions.cookie_name()),
@@ -38,8 +48,8 @@ def _require_sign_in() -> ResponseReturnValue | None:
     if request.endpoint is None or request.endpoint == "static":
         return None
     view = current_app.view_functions.get(request.endpoint)
-    if getattr(view, "carnet_public", False):
-        return None
+    if getattr(view, "carnet_public", False) or getattr(view, "carnet_api", False):
+        return None  # public, or an API view that checks its own bearer token
     if current_user.is_authenticated:
         return None
     return _unauthorised()

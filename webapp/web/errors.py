@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from babel.numbers import format_decimal
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -85,6 +85,22 @@ def megabytes(size: int) -> str:
     return str(format_decimal(round(size / (1024 * 1024), 1), locale=str(get_locale() or "fr")))
 
 
+# The insurer's API answers every error in JSON: a machine reads it, never a person.
+API_PREFIX = "/api/"
+API_ERRORS = {
+    400: ("bad_request", "the request could not be understood"),
+    401: ("unauthorised", "send the token as Authorization: Bearer <token>"),
+    403: ("forbidden", "this token may not do that"),
+    404: ("not_found", "no such endpoint: see /api/insurer/openapi.json"),
+    405: ("method_not_allowed", "this endpoint does not take this method"),
+    409: ("conflict", "the request conflicts with what is stored"),
+    413: ("too_large", "the body is too large"),
+    415: ("unsupported_media_type", "the body is not of the media type this endpoint takes"),
+    429: ("rate_limited", "too many requests with this token: wait a minute"),
+    500: ("internal_error", "nothing was saved; try again in a few minutes"),
+}
+
+
 CSRF_MESSAGE = (
     _l("Cette page a expiré"),
     _l("Par sécurité, les formulaires expirent. Rechargez la page et recommencez."),
@@ -108,11 +124,40 @@ def _render(
 
 
 def _csrf_error(error: CSRFError) -> ResponseReturnValue:
+    if _for_api():
+        return _api_error(400)
     return _render(400, *CSRF_MESSAGE)
+
+
+def _for_api() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _api_error(code: int, error: HTTPException | None = None) -> ResponseReturnValue:
+    """The JSON answer of the API to an error it did not answer itself (an unknown path, a
+    body too large, the rate limit, a fault)."""
+    slug, message = API_ERRORS.get(code, ("error", "the request failed"))
+    body: dict[str, object] = {"error": slug, "message": message, "errors": []}
+    headers: dict[str, str] = {}
+    if code == RequestEntityTooLarge.code:
+        limit = error.limit if isinstance(error, BodyTooLarge) else request.max_content_length
+        body["message"] = f"the body is limited to {limit} bytes"
+    if code == 429:
+        headers["Retry-After"] = "60"
+    allowed = getattr(error, "valid_methods", None)
+    if allowed:
+        headers["Allow"] = ", ".join(allowed)
+    if code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="carnet-insurer"'
+    response = jsonify(body)
+    return response, code, headers
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
+    if _for_api():
+        # A refusal the API wrote itself (flask.abort with its JSON response) goes as it is.
+        return error.response if error.response is not None else _api_error(code, error)
     if code not in MESSAGES:
         return error
     if code == RequestEntityTooLarge.code:
@@ -154,4 +199,6 @@ def _unexpected(error: Exception) -> ResponseReturnValue:
         return _http_error(error)
     log.exception("unexpected error", exc_info=error)
     db.session.rollback()
+    if _for_api():
+        return _api_error(InternalServerError.code)
     return _render(500, *MESSAGES[InternalServerError.code])

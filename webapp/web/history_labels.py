@@ -257,6 +257,11 @@ def _counted(action: str, text: str) -> str | None:
     if action == Action.DOCUMENT_DELETED and (found := re.fullmatch(r"(\d+) version\(s\)", text)):
         count = int(found[1])
         return ngettext("%(num)d version supprimée.", "%(num)d versions supprimées.", count)
+    if action == Action.REIMBURSEMENTS_RECEIVED and (found := re.fullmatch(r"(\d+) lines?", text)):
+        count = int(found[1])
+        return ngettext(
+            "%(num)d soin remboursé ajouté.", "%(num)d soins remboursés ajoutés.", count
+        )
     return None
 
 

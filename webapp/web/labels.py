@@ -47,6 +47,10 @@ ACTION_LABELS = {
     Action.FEED_CREATED: _l("Lien d'abonnement au calendrier créé"),
     Action.FEED_REVOKED: _l("Lien d'abonnement au calendrier supprimé"),
     Action.FEED_READ: _l("Agenda lu par votre application de calendrier"),
+    Action.REIMBURSEMENTS_RECEIVED: _l("Remboursements transmis par l'Assurance Maladie"),
+    Action.REIMBURSEMENTS_EXPORTED: _l("Remboursements téléchargés (fichier CSV)"),
+    Action.CERTIFICATE_DEPOSITED: _l("Certificat de vaccination déposé par l'Assurance Maladie"),
+    Action.BENEFICIARY_UPDATED: _l("Données administratives mises à jour par l'Assurance Maladie"),
     Action.RECORD_PENDING: _l("Code provisoire envoyé : dossier en attente d'ouverture"),
     Action.RECORD_OPENED: _l("Dossier ouvert"),
     Action.RECORD_REOPENED: _l("Dossier rouvert"),
@@ -92,6 +96,7 @@ ACTOR_LABELS = {
     ActorKind.PROFESSIONAL: _l("Un professionnel de santé"),
     ActorKind.AGENT: _l("Un agent d'accueil"),
     ActorKind.SYSTEM: _l("Carnet (automatique)"),
+    ActorKind.INSURER: _l("Assurance Maladie"),
     ActorKind.UNKNOWN: _l("Personne non identifiée"),
     ActorKind.OTHER_PATIENT: _l("Le compte d'un autre usager"),
 }

@@ -31,6 +31,7 @@ def home() -> ResponseReturnValue:
         emergencies=board.emergencies,
         allergies=board.allergies,
         treatments=board.treatments,
+        reimbursements=board.reimbursements,
         appointments=agenda.next_ones(account),
     )
 

@@ -1,9 +1,11 @@
 """Demo data of SPEC §11 (development only): the accounts, the demo patient's professionals,
 her documents in the nine categories, her profile and measurements, her conversations, her
-appointments; her father's profile and appointments, with the prevention reminders of his age.
+appointments, two years of reimbursements; her father's profile, appointments and a few
+reimbursements, with the prevention reminders of his age.
 
 The data are files of `webapp/data/demo/` (`accounts.toml`, `documents.toml`,
-`profile.toml`, `measurements.csv`, `messages.toml`, `agenda.toml`), checked when read
+`profile.toml`, `measurements.csv`, `messages.toml`, `agenda.toml`, `reimbursements.csv`),
+checked when read
 (`DemoDataError` names the file and the entry); `load` writes what is missing, `files` makes
 the documents' PDF, PNG and text, `replay` writes her conversations through the messaging
 service.

@@ -1,7 +1,7 @@
 """Loading the demo data (development only), idempotently: the accounts, the demo patient's
 professionals, her documents in the nine categories, her profile and measurements, her
 conversations with her professionals; for every demo patient (she and her father), who may
-open the record, its profile and its appointments."""
+open the record, its profile, its appointments and its reimbursements."""
 
 from __future__ import annotations
 
@@ -39,7 +39,14 @@ from webapp.services import (
     lifecycle,
     passwords,
 )
-from webapp.services.demo import appointments, entries, people, replay
+from webapp.services.demo import (
+    appointments,
+    certificate,
+    entries,
+    people,
+    reimbursement_lines,
+    replay,
+)
 from webapp.services.demo.data import sample
 from webapp.services.demo.record import Holder, held_result, record
 
@@ -108,7 +115,9 @@ def load() -> list[str]:
             _add_measurements(patient)
             _add_held_result(patient)
             replay.add(patient)
+            certificate.add(patient, _holder(patient), _today())
         appointments.add(patient)
+        reimbursement_lines.add(patient)
     return created
 
 
