@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import Select, func, select
 
 from webapp.cli import agenda as cli_agenda
+from webapp.cli import backup as cli_backup
 from webapp.cli import enrolment as cli_enrolment
 from webapp.cli import insurer as cli_insurer
 from webapp.cli import outbox as cli_outbox
@@ -24,6 +25,7 @@ from webapp.services import (
     accounts,
     agenda,
     audit,
+    audit_checkpoints,
     codes,
     demo,
     emergency,
@@ -46,6 +48,7 @@ def install(app: Flask) -> None:
     cli_registers.install(app)
     cli_enrolment.install(app)
     cli_insurer.install(app)
+    cli_backup.install(app)
 
 
 @click.group("demo", cls=AppGroup)
@@ -120,14 +123,52 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Check every patient's HMAC chain; report the first broken row of each."""
+    """Check every patient's HMAC chain, every checkpoint file, and the database against the
+    latest checkpoint; one line per problem found, exit 1 if any."""
     checked, breaks = audit.verify_all()
-    for found in breaks:
-        click.echo(f"patient {found.patient_id}: row {found.seq}: {found.problem}")
-    if breaks:
-        click.echo(f"{len(breaks)} of {checked} chain(s) broken.")
+    report = audit_checkpoints.verify()
+    findings = [
+        audit_checkpoints.Finding(f"patient {b.patient_id}", b.problem, b.seq) for b in breaks
+    ]
+    findings += report.findings
+    for found in findings:
+        row = "" if found.seq is None else f" row {found.seq}:"
+        click.echo(f"{found.subject}:{row} {found.problem}")
+    if report.latest is None:
+        click.echo(
+            "No valid checkpoint: a chain cut at its end cannot be detected"
+            " (run `flask audit checkpoint` daily)."
+        )
+    else:
+        click.echo(
+            f"Compared with checkpoint {report.latest} ({report.compared} chain(s));"
+            f" {report.checkpoints} checkpoint file(s) checked."
+        )
+    if findings:
+        click.echo(
+            f"{len(breaks)} of {checked} chain(s) broken, {len(report.findings)} problem(s)"
+            " against the checkpoints."
+        )
         sys.exit(1)
     click.echo(f"{checked} chain(s) verified, none broken.")
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the head of every chain into a new file under AUDIT_CHECKPOINT_DIR (daily, cron)."""
+    try:
+        written = audit_checkpoints.write()
+    except (audit_checkpoints.CheckpointError, OSError) as exc:
+        click.echo(f"No checkpoint written: {exc}", err=True)
+        sys.exit(1)
+    witnessed = audit_checkpoints.queue_witness(written)
+    db.session.commit()
+    click.echo(
+        f"Checkpoint {written.name}: {written.chains} chain(s), SHA-256 {written.digest},"
+        f" signature {written.signature}."
+    )
+    if witnessed:
+        click.echo(f"Digest queued by e-mail to {settings().audit_witness_email}.")
 
 
 @audit_group.command("emergencies")

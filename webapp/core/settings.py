@@ -100,6 +100,11 @@ class Settings:
     proxy_hops: int = 0
     # The print spool: each postal letter is written there as a PDF (default <instance>/letters).
     letters_dir: Path = DEFAULT_INSTANCE / "letters"
+    # Signed copies of every chain's head (`flask audit checkpoint`): on storage the database
+    # administrator cannot write, so that cutting a chain's tail shows (SPEC §8).
+    audit_checkpoint_dir: Path = DEFAULT_INSTANCE / "audit-checkpoints"
+    # An auditor's address that receives each checkpoint's digest: a copy nobody here can edit.
+    audit_witness_email: str | None = None
     # Former master keys, still able to unwrap blob keys until `flask keys rotate` has run.
     retired_master_keys: tuple[bytes, ...] = field(default=(), repr=False)
 
@@ -157,6 +162,10 @@ class Settings:
             proxy_hops=_proxy_hops(),
             emergency_minutes=_emergency_minutes(),
             letters_dir=Path(os.environ.get("LETTERS_DIR") or instance / "letters"),
+            audit_checkpoint_dir=Path(
+                os.environ.get("AUDIT_CHECKPOINT_DIR") or instance / "audit-checkpoints"
+            ),
+            audit_witness_email=os.environ.get("AUDIT_WITNESS_EMAIL") or None,
             retired_master_keys=_retired_master_keys(instance, environment),
         )
 
@@ -173,6 +182,7 @@ class Settings:
             argon2_memory_cost=8,
             argon2_parallelism=1,
             letters_dir=instance_path / "letters",
+            audit_checkpoint_dir=instance_path / "audit-checkpoints",
         )
         return replace(base, **overrides)  # type: ignore[arg-type]
 
