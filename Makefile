@@ -55,10 +55,10 @@ extract-messages: $(VENV)/.installed
 
 # Letters are laid out for Liberation Sans; WeasyPrint wants HarfBuzz-Subset for its fonts.
 pdf-deps:
-	@{ fc-list 2>/dev/null | grep -q "Liberation Sans" && ldconfig -p | grep -q libharfbuzz-subset; } || { \
-	  echo "Installing the fonts and library the PDF letters need..."; \
+	@{ fc-list 2>/dev/null | grep -q "Liberation Sans" && ldconfig -p | grep -q libharfbuzz-subset && command -v pdftotext >/dev/null; } || { \
+	  echo "Installing the fonts and libraries the PDF letters need, and pdftotext for the tests..."; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-liberation libharfbuzz-subset0 >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-liberation libharfbuzz-subset0 poppler-utils >/dev/null; }
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -73,11 +73,15 @@ class IsolatedClient(FlaskClient):
     """Each request runs in its own application context, as it would on a server.
 
     The test's own session commits first, so that the request sees what the test built and
-    no transaction of the test holds SQLite's write lock while the request runs.
+    no transaction of the test holds SQLite's write lock while the request runs. The answer is
+    read whole before it returns (a test that reads a stream by pieces opens it itself).
     """
 
     def open(self, *args: Any, **kwargs: Any) -> TestResponse:
         db.session.commit()
+        # The body is read in the request's own context, as a server reads it: a stream that
+        # pushed a context (stream_with_context) pops it in the context that pushed it.
+        kwargs.setdefault("buffered", True)
         response: TestResponse = contextvars.Context().run(
             lambda: FlaskClient.open(self, *args, **kwargs)
         )

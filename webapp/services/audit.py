@@ -97,6 +97,9 @@ class Action(StrEnum):
     REIMBURSEMENTS_EXPORTED = "reimbursements_exported"
     CERTIFICATE_DEPOSITED = "certificate_deposited"  # a vaccination certificate, by the insurer
     BENEFICIARY_UPDATED = "beneficiary_updated"  # the register changed over the API
+    RECORD_EXPORTED = "record_exported"  # the whole record taken away as a ZIP
+    PAPER_COPY_DOWNLOADED = "paper_copy_downloaded"
+    PAPER_COPY_REQUESTED = "paper_copy_requested"  # by post, asked at the counter
 
 
 class ActorKind(StrEnum):

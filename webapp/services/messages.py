@@ -317,6 +317,11 @@ def _mark_read(actor: Account, conversation: Conversation) -> None:
     )
 
 
+def text_of(message: Message) -> str:
+    """A message's text, unsealed, without marking anything read (the record's export)."""
+    return _open(message)
+
+
 def _open(message: Message) -> str:
     return storage.open_text(
         _label(message), message.key_id, message.wrapped_key, message.sealed_body

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__)
 
-from webapp.blueprints.settings import routes  # noqa: E402,F401
+from webapp.blueprints.settings import export, paper, routes  # noqa: E402,F401
