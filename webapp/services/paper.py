@@ -36,21 +36,11 @@ from webapp.models.account import RecordState
 from webapp.policy import Permission, decide, queries
 from webapp.services import authorisations, crypto, letters, lifecycle, profile
 from webapp.services.audit import Action, record_access
+from webapp.web.labels import SECTION_TITLES
 
 HISTORY_LINES = 50
 LANGUAGES = ("fr", "en")
 
-# The same words as the profile pages, in the order a doctor scans them.
-SECTION_TITLES = {
-    Section.ALLERGIES: _l("Allergies"),
-    Section.TREATMENTS: _l("Traitements"),
-    Section.CONDITIONS: _l("Antécédents médicaux et chirurgicaux"),
-    Section.WISHES: _l("Volontés"),
-    Section.PEOPLE: _l("Entourage"),
-    Section.MEASUREMENTS: _l("Mesures"),
-    Section.VACCINATIONS: _l("Vaccinations"),
-    Section.FAMILY: _l("Antécédents familiaux"),
-}
 
 SUMMARY_TITLES = {
     "allergies": _l("Allergies"),

@@ -18,7 +18,7 @@ from flask_babel import ngettext
 
 from webapp.models import AccessEvent
 from webapp.services.audit import Action
-from webapp.web.labels import action_label
+from webapp.web.labels import SECTION_TITLES, action_label
 
 # Refused attempts, said in one phrase (the action's own words would read "consulté refusé").
 REFUSED_LABELS = {
@@ -72,17 +72,6 @@ ATTEMPTS = {
     "appointment:read": _l("lire un rendez-vous"),
     "appointment:edit": _l("modifier un rendez-vous"),
     "appointment:cancel": _l("annuler un rendez-vous"),
-}
-
-SECTIONS = {
-    "conditions": _l("Antécédents médicaux et chirurgicaux"),
-    "allergies": _l("Allergies"),
-    "treatments": _l("Traitements"),
-    "vaccinations": _l("Vaccinations"),
-    "family": _l("Antécédents familiaux"),
-    "measurements": _l("Mesures"),
-    "wishes": _l("Volontés"),
-    "people": _l("Entourage"),
 }
 
 KINDS = {
@@ -206,9 +195,9 @@ def _profile(text: str) -> str:
     """The section of "allergies/allergy" or "measurements/weight", and the kind when it says
     more than the section's name."""
     section, _sep, kind = text.partition("/")
-    if section not in SECTIONS:
+    if section not in SECTION_TITLES:
         return ""
-    words = str(SECTIONS[section])
+    words = str(SECTION_TITLES[section])  # type: ignore[index]
     if kind in KINDS:
         words = f"{words} : {KINDS[kind]}"
     return words

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice  # type: ignore[attr-defined]
 
 from webapp.models.document import Category
+from webapp.models.profile import Section
 from webapp.services import catalogue
 from webapp.services.audit import Action, ActorKind
 
@@ -103,6 +104,19 @@ ACTOR_LABELS = {
     ActorKind.UNKNOWN: _l("Personne non identifiée"),
     ActorKind.OTHER_PATIENT: _l("Le compte d'un autre usager"),
 }
+
+# The profile's sections, as its pages, the paper copy and the history name them.
+SECTION_TITLES = {
+    Section.ALLERGIES: _l("Allergies"),
+    Section.TREATMENTS: _l("Traitements"),
+    Section.CONDITIONS: _l("Antécédents médicaux et chirurgicaux"),
+    Section.WISHES: _l("Volontés"),
+    Section.PEOPLE: _l("Entourage"),
+    Section.MEASUREMENTS: _l("Mesures"),
+    Section.VACCINATIONS: _l("Vaccinations"),
+    Section.FAMILY: _l("Antécédents familiaux"),
+}
+
 CATEGORY_LABELS = {
     Category.SUMMARY: _l("Ma santé en résumé"),
     Category.PRESCRIPTIONS: _l("Ordonnances et soins"),

@@ -31,6 +31,7 @@ from webapp.policy.decide import entry_rights
 from webapp.policy.relations import patient_of
 from webapp.services import profile, safety
 from webapp.web import htmx
+from webapp.web.labels import SECTION_TITLES
 from webapp.web.paging import requested_page
 from webapp.web.security import current_account
 
@@ -49,18 +50,6 @@ SECTION_KINDS: dict[Section, tuple[EntryKind | MeasureKind, ...]] = {
     ),
     Section.VACCINATIONS: (EntryKind.VACCINATION,),
     Section.FAMILY: (EntryKind.FAMILY,),
-}
-
-
-SECTION_TITLES = {
-    Section.ALLERGIES: _l("Allergies"),
-    Section.TREATMENTS: _l("Traitements"),
-    Section.CONDITIONS: _l("Antécédents médicaux et chirurgicaux"),
-    Section.WISHES: _l("Volontés"),
-    Section.PEOPLE: _l("Entourage"),
-    Section.MEASUREMENTS: _l("Mesures"),
-    Section.VACCINATIONS: _l("Vaccinations"),
-    Section.FAMILY: _l("Antécédents familiaux"),
 }
 
 

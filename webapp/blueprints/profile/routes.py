@@ -29,6 +29,7 @@ from webapp.policy import Permission, SectionOf, loaders
 from webapp.services import authorisations, profile
 from webapp.services.audit import Action
 from webapp.web import htmx
+from webapp.web.labels import SECTION_TITLES
 from webapp.web.security import current_account
 
 SECTION_PATTERN = "any(" + ",".join(section.value for section in Section) + ")"
@@ -86,7 +87,7 @@ def summary(patient_id: int | None = None) -> ResponseReturnValue:
         latest=latest,
         bmi=pages.bmi(latest),
         team=team,
-        titles=pages.SECTION_TITLES,
+        titles=SECTION_TITLES,
         section_url=lambda section: pages.section_url(section, patient, actor),
         Section=Section,
         EntryKind=EntryKind,
