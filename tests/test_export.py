@@ -121,6 +121,14 @@ class TestWhoMayExport:
         response = client.post(URL, data={"csrf_token": fresh_csrf(client)})
         assert response.status_code == HTTPStatus.NOT_FOUND
 
+    def test_a_deleted_record_is_not_taken_away(self, own: FlaskClient, holder: Account) -> None:
+        assert holder.patient is not None
+        holder.patient.record_state = "deleted"
+        db.session.commit()
+        response = own.post(URL, data={"csrf_token": fresh_csrf(own)})
+        assert response.status_code == HTTPStatus.NOT_FOUND
+        assert events(holder, Action.RECORD_EXPORTED) == []
+
     def test_another_patient_takes_only_her_own(self, app: Flask, holder: Account) -> None:
         deposit(holder, "Bilan de la voisine")
         other = signed_in(app, make_patient())

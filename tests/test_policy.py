@@ -1435,6 +1435,50 @@ APPOINTMENT_CASES = [
     ),
 ]
 
+EX = P.RECORD_EXPORT
+# Taking the whole record away (the ZIP, the paper copy): the holder's, while it exists.
+EXPORT_CASES = [
+    Case("holder takes her record away", "patient", EX, True, "own_record", on="patient"),
+    Case(
+        "holder of a closed record still takes it away",
+        "patient",
+        EX,
+        True,
+        "own_record",
+        on="patient",
+        record_state="closed",
+    ),
+    Case(
+        "a deleted record cannot be taken away",
+        "patient",
+        EX,
+        False,
+        "record_deleted",
+        on="patient",
+        record_state="deleted",
+    ),
+    Case(
+        "another patient takes nothing away",
+        "other_patient",
+        EX,
+        False,
+        "not_own_record",
+        on="patient",
+    ),
+    Case(
+        "an agent takes nothing away", "agent", EX, False, "agent_no_medical_content", on="patient"
+    ),
+    Case(
+        "the médecin traitant takes nothing away",
+        "pro",
+        EX,
+        False,
+        "patient_only",
+        on="patient",
+        grants=DELEGATED,
+    ),
+]
+
 RB = P.REIMBURSEMENT_LIST
 # The reimbursement history the insurer feeds (SPEC §8b): the holder's; a professional's only
 # where the matrix grants its resource, which no starter row does.
@@ -3014,6 +3058,8 @@ CASES = [
     *APPOINTMENT_CASES,
     # the reimbursement history (REIMBURSEMENT_CASES above)
     *REIMBURSEMENT_CASES,
+    # taking the record away (EXPORT_CASES above)
+    *EXPORT_CASES,
 ]
 
 

@@ -49,6 +49,8 @@ class Permission(StrEnum):
     # The reimbursement history the insurer feeds: the holder; a professional only where the
     # access matrix grants its resource (it does not, in the starter matrix).
     REIMBURSEMENT_LIST = "reimbursement:list"
+    # Take the whole record away (the ZIP, the paper copy): the holder only, while it exists.
+    RECORD_EXPORT = "record:export"
 
 
 class Mode(StrEnum):
@@ -127,6 +129,7 @@ ON_PATIENT = frozenset(
         Permission.APPOINTMENT_CREATE,
         Permission.AGENDA_MANAGE,
         Permission.REIMBURSEMENT_LIST,
+        Permission.RECORD_EXPORT,
     }
 )
 ON_APPOINTMENT = frozenset(
@@ -163,6 +166,7 @@ PATIENT_ONLY = frozenset(
         Permission.CONVERSATION_ARCHIVE,
         Permission.ATTACHMENT_SAVE,
         Permission.AGENDA_MANAGE,
+        Permission.RECORD_EXPORT,
     }
 )
 PROFESSIONAL_ONLY = frozenset(

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from webapp.blueprints.settings import bp
 from webapp.core.extensions import db
-from webapp.policy import loaders
+from webapp.policy import Permission, loaders
 from webapp.services import export
 from webapp.web.security import current_account, require_recent_auth
 
@@ -20,6 +20,7 @@ def export_record() -> ResponseReturnValue:
     it stands, so two downloads at once each get a whole archive."""
     account = current_account()
     patient = loaders.own_patient(account)
+    loaders.require(account, Permission.RECORD_EXPORT, patient)
     export.begin(account, patient)
     db.session.commit()
     archive = export.Archive(account.id, patient.id)

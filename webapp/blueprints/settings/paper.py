@@ -19,7 +19,7 @@ from webapp.web.security import current_account, require_recent_auth
 def paper_copy() -> ResponseReturnValue:
     account = current_account()
     patient = loaders.own_patient(account)  # a professional or an agent has none: 404
-    loaders.require(account, Permission.HISTORY_READ, patient)  # not a deleted record
+    loaders.require(account, Permission.RECORD_EXPORT, patient)
     pdf = paper.download(account, patient)
     db.session.commit()
     return Response(
